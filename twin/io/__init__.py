@@ -1,0 +1,1 @@
+"""Read and write open formats: EPANET .inp, MATPOWER .m, TNTP, GeoPackage / GeoJSON."""

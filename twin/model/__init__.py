@@ -1,0 +1,10 @@
+"""The network model: asset tables with a declared schema, couplings, graph views, compiled arrays."""
+
+from twin.model.network import Network
+from twin.model.schema import COUPLING_COLUMNS, LAYERS, RELATIONS, SCHEMAS, Column, TableSchema, kinds, schema
+from twin.model.tables import make_couplings, make_table
+
+__all__ = [
+    "COUPLING_COLUMNS", "LAYERS", "RELATIONS", "SCHEMAS", "Column", "Network", "TableSchema",
+    "kinds", "make_couplings", "make_table", "schema",
+]
