@@ -1,1 +1,3 @@
 """Read and write open formats: EPANET .inp, MATPOWER .m, TNTP, GeoPackage / GeoJSON."""
+
+from twin.io.geopackage import read_network, write_network  # noqa: E402

@@ -14,7 +14,7 @@ import pandas as pd
 from pyproj import CRS
 
 from twin.errors import AssetNotFoundError, NetworkError
-from twin.model.schema import LAYERS, RELATIONS, SCHEMAS, kinds, schema
+from twin.model.schema import LAYERS, RELATIONS, SCHEMAS, SERIES_KEY, kinds, schema
 from twin.model.tables import make_couplings, make_table
 
 
@@ -198,6 +198,26 @@ class Network:
         tables = {k: (t.to_crs(target) if isinstance(t, gpd.GeoDataFrame) else t) for k, t in self.tables.items()}
         return self.replace(tables=tables, crs=target)
 
+    # ------------------------------------------------------------------ views
+    def graph(self, layer: str | None = None) -> Any:
+        """A NetworkX view of one layer (``water``, ``grid``, ``traffic``) or of the whole city.
+
+        Derived anew on each call; the Network keeps nothing. See :mod:`twin.model.graph`.
+
+        Examples
+        --------
+        >>> import twin
+        >>> twin.datasets.sample_city().graph("water").number_of_edges() > 100
+        True
+        """
+        from twin.model import graph
+
+        views = {"water": graph.water_graph, "grid": graph.grid_graph, "traffic": graph.traffic_graph,
+                 None: graph.city_graph, "city": graph.city_graph}
+        if layer not in views:
+            raise NetworkError(f"unknown layer {layer!r}; use water, grid, traffic or None for the city")
+        return views[layer](self)
+
     # ------------------------------------------------------------------ checks
     def coupling_problems(self) -> list[str]:
         """Couplings whose relation or endpoints are not valid, one message per fault."""
@@ -244,7 +264,7 @@ class Network:
             for col in spec.columns:
                 if not col.references or len(table) == 0:
                     continue
-                known = pd.Index([]).append([self.tables[k].index for k in col.references])
+                known = pd.Index([]).append([_referable(self.tables[k], k) for k in col.references])
                 values = table[col.name]
                 bad = values.notna() & ~values.isin(known)
                 if bad.any():
@@ -287,6 +307,12 @@ class Network:
                     h.update(b"".join(np.asarray(t.geometry.to_wkb(), dtype=object).astype(bytes)))
         h.update(pd.util.hash_pandas_object(self.couplings.astype(str)).to_numpy().tobytes())
         return h.hexdigest()
+
+
+def _referable(table: pd.DataFrame, kind: str) -> pd.Index:
+    """The ids other tables may refer to: row ids, or series names for patterns and curves."""
+    key = SERIES_KEY.get(kind)
+    return table.index if key is None else pd.Index(table[key].unique())
 
 
 def _fits(table: pd.DataFrame, kind: str, crs: CRS | None) -> bool:

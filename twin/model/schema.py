@@ -315,7 +315,7 @@ _SCHEMAS: list[TableSchema] = [
            minimum=0.0),
     ), "traffic signal controller at an intersection"),
     TableSchema("zone", "traffic", "Geometry", (
-        _c("centroid", "str", "", "node where the zone's trips enter and leave", required=True,
+        _c("centroid_node", "str", "", "node where the zone's trips enter and leave", required=True,
            references=("node",)),
         _c("district", "str", "", "district the zone lies in", references=("district",)),
     ), "traffic analysis zone"),
@@ -333,6 +333,10 @@ _SCHEMAS: list[TableSchema] = [
 
 #: Schema of every table kind, by kind.
 SCHEMAS: Mapping[str, TableSchema] = MappingProxyType({s.kind: s for s in _SCHEMAS})
+
+#: Tables whose rows are points of a named series: other tables refer to the series by this
+#: column's value (a demand's ``pattern`` names a pattern, not one row of it).
+SERIES_KEY: Mapping[str, str] = MappingProxyType({"pattern": "pattern", "curve": "curve", "rule": "rule"})
 
 #: Coupling relations: relation -> (allowed source kinds, allowed destination kinds).
 #: ``None`` means any asset kind.
