@@ -117,3 +117,14 @@ def test_counts_and_repr(small_city):
     counts = small_city.counts("water")
     assert counts["junction"] == 2 and counts["pipe"] == 2 and counts["pump"] == 1
     assert "junction=2" in repr(small_city) and "EPSG:3067" in repr(small_city)
+
+
+def test_schema_reference_in_docs_is_current():
+    import importlib.util
+    from pathlib import Path
+
+    docs = Path(__file__).parents[2] / "docs"
+    spec = importlib.util.spec_from_file_location("make_schema_doc", docs / "make_schema_doc.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    assert (docs / "schema.md").read_text() == module.render(), "run: python docs/make_schema_doc.py"
