@@ -108,7 +108,12 @@ def _logical_lines(text: str) -> list[tuple[int, str]]:
     """Code of each line without comments, continuation lines joined: (first line number, code)."""
     out: list[tuple[int, str]] = []
     pending: tuple[int, str] | None = None
+    depth = 0  # nesting of %{ ... %} block comments
     for number, raw in enumerate(text.splitlines(), start=1):
+        marker = raw.strip()
+        if marker in ("%{", "%}") or depth:
+            depth = max(depth + (marker == "%{") - (marker == "%}"), 0)
+            continue
         code, continued = _strip_comment(raw)
         if pending is not None:
             pending = (pending[0], pending[1] + " " + code)
@@ -258,13 +263,11 @@ def _read_cell(path: Path, lines: list[tuple[int, str]], i: int, number: int, co
 # ---------------------------------------------------------------------------- checks
 
 
-def _matrix(path: Path, sections: dict[str, _Section], name: str, columns: tuple[str, ...],
-            required: bool = True) -> tuple[np.ndarray, list[int]] | None:
-    """A section as a 2-D float array, checked for shape; None when optional and absent."""
+def _matrix(path: Path, sections: dict[str, _Section], name: str,
+            columns: tuple[str, ...]) -> tuple[np.ndarray, list[int]]:
+    """A section as a 2-D float array (and the line of each row), checked for shape."""
     section = sections.get(name)
     if section is None:
-        if not required:
-            return None
         raise InputFileError(f"the file has no mpc.{name} matrix; a MATPOWER version 2 case needs "
                              "baseMVA, bus, gen and branch", path=path, field=name)
     if section.kind != "matrix":
@@ -359,7 +362,7 @@ def _bus_tables(path: Path, sections: dict[str, _Section]) -> dict[str, pd.DataF
         "min_vm_pu": bus[:, 12], "max_vm_pu": bus[:, 11], "zone": [_label(v) for v in bus[:, 6]],
         "in_service": bus[:, 1] != 4, "loss_zone": [_label(v) for v in bus[:, 10]],
     })
-    names = _text_column(path, sections, "bus_name", len(ids), "mpc.bus rows")
+    names = _text_column(path, sections, "bus_name", len(ids), "mpc.bus")
     if names is not None:
         table["name"] = names
     load_at = (bus[:, 2] != 0) | (bus[:, 3] != 0)
@@ -385,7 +388,7 @@ def _text_column(path: Path, sections: dict[str, _Section], name: str, rows: int
     if section.kind != "cell" or len(section.value) != rows:
         count = len(section.value) if section.kind == "cell" else "not a cell array of"
         raise InputFileError(f"mpc.{name} has {count} entries; it needs one text per row of {of} "
-                             f"({rows})", path=path, line=section.line, field=name)
+                             f"({rows} rows)", path=path, line=section.line, field=name)
     return [str(v) for v in section.value]
 
 
@@ -401,7 +404,7 @@ def _generator_table(path: Path, sections: dict[str, _Section], buses: pd.DataFr
         "slack": [b in ref for b in at], "in_service": gen[:, 7] > 0,
     })
     for name, column in (("gentype", "gen_type"), ("genfuel", "fuel")):
-        values = _text_column(path, sections, name, len(at), "mpc.gen rows")
+        values = _text_column(path, sections, name, len(at), "mpc.gen")
         if values is not None:
             table[column] = values
     return table
@@ -451,7 +454,10 @@ def _grid_settings(path: Path, sections: dict[str, _Section], case_name: str | N
 
 
 def _read_text(path: Path) -> str:
-    data = path.read_bytes()
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise InputFileError(f"cannot read the file: {exc.strerror or exc}", path=path) from None
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError:  # comments of some cases are Latin-1 (accented names)
