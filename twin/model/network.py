@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import functools
 import hashlib
 from dataclasses import dataclass, field
 from types import MappingProxyType
@@ -75,12 +76,12 @@ class Network:
         built: dict[str, pd.DataFrame] = {}
         for kind in SCHEMAS:
             table = self.tables.get(kind)
-            if table is not None and _fits(table, kind, crs):
+            if table is None:
+                built[kind] = _empty(kind, crs)
+            elif _fits(table, kind, crs):
                 built[kind] = table
             else:
                 built[kind] = make_table(kind, table, crs=crs)
-                if isinstance(built[kind], gpd.GeoDataFrame):
-                    built[kind] = built[kind].set_crs(crs, allow_override=True) if crs is not None else built[kind]
         object.__setattr__(self, "crs", crs)
         object.__setattr__(self, "tables", MappingProxyType(built))
         object.__setattr__(self, "couplings", make_couplings(self.couplings))
@@ -307,6 +308,16 @@ class Network:
                     h.update(b"".join(np.asarray(t.geometry.to_wkb(), dtype=object).astype(bytes)))
         h.update(pd.util.hash_pandas_object(self.couplings.astype(str)).to_numpy().tobytes())
         return h.hexdigest()
+
+
+@functools.lru_cache(maxsize=256)
+def _empty_cached(kind: str, crs_wkt: str | None) -> pd.DataFrame:
+    return make_table(kind, None, crs=crs_wkt)
+
+
+def _empty(kind: str, crs: CRS | None) -> pd.DataFrame:
+    """An empty table of one kind (built once per kind and CRS, then copied)."""
+    return _empty_cached(kind, None if crs is None else crs.to_wkt()).copy()
 
 
 def _referable(table: pd.DataFrame, kind: str) -> pd.Index:
