@@ -103,7 +103,7 @@ class Network:
 
         Examples
         --------
-        >>> Network({}).counts("grid")["bus"]
+        >>> int(Network({}).counts("grid")["bus"])
         0
         """
         return pd.Series({k: len(self.tables[k]) for k in kinds(layer)}, dtype="int64", name="count")
@@ -143,7 +143,7 @@ class Network:
         >>> import twin
         >>> city = twin.datasets.sample_city()
         >>> bus = city.bus.index[0]
-        >>> city.set("bus", bus, in_service=False).bus.loc[bus, "in_service"]
+        >>> bool(city.set("bus", bus, in_service=False).bus.loc[bus, "in_service"])
         False
         """
         table = self.table(kind)

@@ -22,7 +22,10 @@ def _coerce(values: pd.Series, col: Column, kind: str) -> pd.Series:
         bad = [v for v in out if v is not None and not isinstance(v, str)]
         if bad:
             out = out.map(lambda v: v if v is None else str(v))
-        return out.map(lambda v: None if v is None or v == "" else v)
+        out = out.map(lambda v: None if v is None or v == "" else v)
+        if col.default is not None:
+            out = out.map(lambda v: col.default if v is None else v)
+        return out
     if col.dtype == "bool":
         if values.isna().any():
             values = values.where(values.notna(), col.default)

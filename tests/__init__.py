@@ -1,0 +1,1 @@
+"""Tests of twin; ``tests.reference`` holds the reference implementations they compare against."""
