@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-import networkx as nx
 import pandas as pd
 
 if TYPE_CHECKING:
+    import networkx as nx
+
     from twin.model.network import Network
 
 _WATER_NODES = ("junction", "reservoir", "tank")
@@ -30,6 +31,8 @@ def water_graph(net: "Network") -> nx.MultiDiGraph:
     >>> g.number_of_nodes() > 100
     True
     """
+    import networkx as nx
+
     g = nx.MultiDiGraph(layer="water", name=net.name)
     for kind in _WATER_NODES:
         for aid, row in net.tables[kind].iterrows():
@@ -55,6 +58,8 @@ def grid_graph(net: "Network", *, respect_switches: bool = True,
     >>> import networkx as nx; nx.is_connected(g)
     True
     """
+    import networkx as nx
+
     g = nx.MultiGraph(layer="grid", name=net.name)
     for aid, row in net.tables["bus"].iterrows():
         if include_out_of_service or row.in_service:
@@ -85,6 +90,8 @@ def traffic_graph(net: "Network", *, include_closed: bool = False) -> nx.MultiDi
     >>> import networkx as nx; nx.is_strongly_connected(g)
     True
     """
+    import networkx as nx
+
     g = nx.MultiDiGraph(layer="traffic", name=net.name)
     for aid, row in net.tables["node"].iterrows():
         g.add_node(aid, kind="node", **_attrs(row))
@@ -109,6 +116,8 @@ def city_graph(net: "Network") -> nx.MultiDiGraph:
     >>> any(d.get("relation") == "fed_by" for *_, d in g.edges(data=True))
     True
     """
+    import networkx as nx
+
     g = nx.MultiDiGraph(name=net.name)
     kind_of = {}
     for kind in _WATER_NODES:
