@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import functools
 import hashlib
+import weakref
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any, Iterable, Mapping
@@ -12,11 +13,15 @@ from typing import Any, Iterable, Mapping
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import shapely
 from pyproj import CRS
 
 from twin.errors import AssetNotFoundError, NetworkError
 from twin.model.schema import LAYERS, RELATIONS, SCHEMAS, SERIES_KEY, kinds, schema
 from twin.model.tables import make_couplings, make_table
+
+
+_FINGERPRINTS: "weakref.WeakKeyDictionary[Network, str]" = weakref.WeakKeyDictionary()
 
 
 def _freeze(settings: Mapping[str, Mapping[str, Any]] | None) -> Mapping[str, Mapping[str, Any]]:
@@ -294,7 +299,17 @@ class Network:
 
     # ------------------------------------------------------------------ identity
     def fingerprint(self) -> str:
-        """SHA-256 of the network's content (tables, couplings, CRS, settings), for provenance."""
+        """SHA-256 of the network's content (tables, couplings, CRS, settings), for provenance.
+
+        Computed once per Network object and remembered outside it (tables are never changed
+        in place: every edit makes a new Network).
+        """
+        known = _FINGERPRINTS.get(self)
+        if known is None:
+            known = _FINGERPRINTS[self] = self._content_hash()
+        return known
+
+    def _content_hash(self) -> str:
         h = hashlib.sha256()
         h.update((self.crs.to_wkt() if self.crs is not None else "").encode())
         h.update(repr(sorted((k, sorted(v.items())) for k, v in self.settings.items())).encode())
@@ -303,9 +318,11 @@ class Network:
             h.update(kind.encode())
             if len(t):
                 frame = pd.DataFrame(t.drop(columns="geometry", errors="ignore"))
-                h.update(pd.util.hash_pandas_object(frame.astype(str), index=True).to_numpy().tobytes())
+                h.update(repr(list(frame.columns)).encode())
+                h.update(pd.util.hash_pandas_object(frame, index=True).to_numpy().tobytes())
                 if isinstance(t, gpd.GeoDataFrame):
-                    h.update(b"".join(np.asarray(t.geometry.to_wkb(), dtype=object).astype(bytes)))
+                    wkb = shapely.to_wkb(t.geometry.to_numpy())
+                    h.update(b"".join(b"" if g is None else g for g in wkb))
         h.update(pd.util.hash_pandas_object(self.couplings.astype(str)).to_numpy().tobytes())
         return h.hexdigest()
 
