@@ -2,12 +2,16 @@
 
 from importlib.metadata import PackageNotFoundError, version
 
-from twin import datasets, errors, io, model
+from twin import datasets, errors, io, model, results
+from twin.contingency import contingencies
 from twin.model import Network
+from twin.power_flow import power_flow
 
 try:
     __version__ = version("twin")
 except PackageNotFoundError:  # running from a source tree without installation
     __version__ = "0.0.0"
 
-__all__ = ["Network", "__version__", "datasets", "errors", "io", "model"]
+__all__ = [
+    "Network", "__version__", "contingencies", "datasets", "errors", "io", "model", "power_flow", "results",
+]
