@@ -4,6 +4,7 @@ from importlib.metadata import PackageNotFoundError, version
 
 from twin import datasets, errors, io, model, results
 from twin.contingency import contingencies
+from twin.hydraulics import hydraulics
 from twin.model import Network
 from twin.power_flow import power_flow
 
@@ -13,5 +14,6 @@ except PackageNotFoundError:  # running from a source tree without installation
     __version__ = "0.0.0"
 
 __all__ = [
-    "Network", "__version__", "contingencies", "datasets", "errors", "io", "model", "power_flow", "results",
+    "Network", "__version__", "contingencies", "datasets", "errors", "hydraulics", "io", "model", "power_flow",
+    "results",
 ]

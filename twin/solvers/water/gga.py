@@ -1,0 +1,428 @@
+"""The Global Gradient Algorithm for one hydraulic period (EPANET's ``hydsolve``).
+
+One call solves heads and flows for fixed tank levels and demands: link coefficients, assembly
+of the junction matrix (links, emitters, pressure-driven demands, active valves), an in-place
+LDL^T solve over a symbolic factorization computed once per topology, the flow update with
+EPANET's relaxation, its convergence test, and its status-check schedule (valves every
+iteration or below DAMPLIMIT, CVs / pumps / tank links every CHECKFREQ iterations up to
+MAXCHECK and after convergence, junction pressure controls after convergence).
+
+``net`` and ``st`` are the namedtuples built by :mod:`twin.solvers.water.model`.
+
+References
+----------
+Todini, E. and Pilati, S. (1988). A gradient algorithm for the analysis of pipe networks.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import njit
+
+from twin.solvers.water.constants import (
+    ACTIVE, CBIG, CLOSED, CONST_HP, CVPIPE, FCV, GPV, ILL_CONDITIONED, MISSING, OK, OPEN, PBV,
+    PIPE, PRV, PSV, PUMP, QZERO, TCV, UNBALANCED, XFCV, XHEAD, XPRESSURE, TEMPCLOSED, RQTOL,
+)
+from twin.solvers.water.headloss import (
+    closed_link, gpv_coeff, pbv_coeff, pipe_dw, pipe_hw, pump_coeff, tcv_coeff, valve_coeff,
+)
+from twin.solvers.water.pda import demand_coeffs, new_demand_flows, pda_converged
+from twin.solvers.water.sparse import ldl_factor, ldl_solve
+from twin.solvers.water.status import (
+    cv_status, fcv_status, prv_status, psv_status, pump_status, tank_status,
+)
+
+HW, DW, CM = 0, 1, 2
+
+
+@njit(cache=True, error_model="numpy")
+def coeff(k: int, t: int, q: float, s: int, setting: float, r: float, km: float, rough: float, diam: float,
+          ptype: int, ph0: float, pr: float, pn: float, clo: int, chi: int, cx: np.ndarray, cy: np.ndarray,
+          form: int, hexp: float, viscos: float) -> tuple[float, float]:
+    """``(P, Y)`` of one link of type ``t`` for flow ``q``, status ``s`` and ``setting``."""
+    if t <= PIPE:
+        if s <= CLOSED:
+            return closed_link(q)
+        if form == DW:
+            return pipe_dw(q, r, km, rough, diam, viscos)
+        return pipe_hw(q, r, km, hexp)
+    if t == PUMP:
+        return pump_coeff(q, s, setting, ptype, ph0, pr, pn, cx, cy, clo, chi)
+    if t == PBV:
+        return pbv_coeff(q, km, setting, s)
+    if t == TCV:
+        return tcv_coeff(q, km, setting, diam, s)
+    if t == GPV:
+        return gpv_coeff(q, km, s, cx, cy, clo, chi)
+    if setting == MISSING:
+        return valve_coeff(q, km, s)
+    return 0.0, 0.0
+
+
+def link_coeff(net, st, k: int) -> tuple[float, float]:
+    """``(P, Y)`` of link ``k`` for the current flow, status and setting (Python-level helper)."""
+    return coeff(k, net.ltype[k], st.flow[k], st.status[k], st.setting[k], net.r[k], net.km[k], net.rough[k],
+                 net.diam[k], net.ptype[k], net.ph0[k], net.pr[k], net.pn[k], net.clo[k], net.chi[k], net.cx,
+                 net.cy, net.iopt[0], net.fopt[0], net.fopt[1])
+
+
+@njit(cache=True, error_model="numpy", inline="always")
+def _add_rhs(net, w, n: int, v: float) -> None:
+    if n < net.nj:
+        w.rhs[net.iperm[n]] += v
+
+
+@njit(cache=True, error_model="numpy", inline="always")
+def _add_diag(net, w, n: int, p: float, f: float) -> None:
+    if n < net.nj:
+        r = net.iperm[n]
+        w.diag[r] += p
+        w.rhs[r] += f
+
+
+@njit(cache=True, error_model="numpy", inline="always")
+def _valve_matrix(net, st, w, k: int) -> None:
+    """Matrix terms of a PRV, PSV or FCV with a setting (EPANET ``valvecoeffs``)."""
+    t = net.ltype[k]
+    n1 = net.n1[k]
+    n2 = net.n2[k]
+    s = st.status[k]
+    q = st.flow[k]
+    if t == PRV and s == ACTIVE:
+        hset = net.el[n2] + st.setting[k]
+        w.P[k] = 0.0
+        w.Y[k] = q + w.xflow[n2]
+        _add_diag(net, w, n2, CBIG, hset * CBIG)
+        if w.xflow[n2] < 0.0:
+            _add_rhs(net, w, n1, w.xflow[n2])
+        return
+    if t == PSV and s == ACTIVE:
+        hset = net.el[n1] + st.setting[k]
+        w.P[k] = 0.0
+        w.Y[k] = q - w.xflow[n1]
+        _add_diag(net, w, n1, CBIG, hset * CBIG)
+        if w.xflow[n1] > 0.0:
+            _add_rhs(net, w, n2, w.xflow[n1])
+        return
+    if t == FCV and s == ACTIVE:
+        qs = st.setting[k]
+        w.xflow[n1] -= qs
+        w.xflow[n2] += qs
+        w.Y[k] = q - qs
+        _add_rhs(net, w, n1, -qs)
+        _add_rhs(net, w, n2, qs)
+        w.P[k] = 1.0 / CBIG
+        if net.slot[k] >= 0:
+            w.lx[net.slot[k]] -= w.P[k]
+        _add_diag(net, w, n1, w.P[k], 0.0)
+        _add_diag(net, w, n2, w.P[k], 0.0)
+        return
+    p, y = valve_coeff(q, net.km[k], s)
+    w.P[k] = p
+    w.Y[k] = y
+    # EPANET adds no fixed-grade head term for these valves (hydcoeffs.c prvcoeff/fcvcoeff)
+    if net.slot[k] >= 0:
+        w.lx[net.slot[k]] -= p
+    _add_diag(net, w, n1, p, y - q)
+    _add_diag(net, w, n2, p, q - y)
+
+
+@njit(cache=True, error_model="numpy")
+def emitter_loss(ke: float, q: float, qexp: float) -> tuple[float, float]:
+    """Head loss and gradient of an emitter ``h = ke q^qexp`` (linear below ``RQTOL``)."""
+    ke = max(ke, 1.0e-6)
+    hgrad = qexp * ke * abs(q) ** (qexp - 1.0)
+    if hgrad < RQTOL:
+        hgrad = RQTOL
+        return hgrad * q, hgrad
+    return hgrad * q / qexp, hgrad
+
+
+@njit(cache=True, error_model="numpy")
+def _link_terms(nj, n1, n2, ltype, flow, status, setting, r, km, rough, diam, ptype, ph0, pr, pn, clo, chi,
+                cx, cy, form, hexp, viscos, slot, iperm, head, P, Y, lx, diag, rhs, xflow) -> None:
+    """Link coefficients and their matrix terms (EPANET ``headlosscoeffs`` + ``linkcoeffs``)."""
+    for k in range(n1.size):
+        p, y = coeff(k, ltype[k], flow[k], status[k], setting[k], r[k], km[k], rough[k], diam[k], ptype[k],
+                     ph0[k], pr[k], pn[k], clo[k], chi[k], cx, cy, form, hexp, viscos)
+        P[k] = p
+        Y[k] = y
+        if p == 0.0:
+            continue
+        a = n1[k]
+        b = n2[k]
+        q = flow[k]
+        xflow[a] -= q
+        xflow[b] += q
+        if slot[k] >= 0:
+            lx[slot[k]] -= p
+        if a < nj:
+            i = iperm[a]
+            diag[i] += p
+            rhs[i] += y
+        elif b < nj:
+            rhs[iperm[b]] += p * head[a]
+        if b < nj:
+            i = iperm[b]
+            diag[i] += p
+            rhs[i] -= y
+        elif a < nj:
+            rhs[iperm[a]] += p * head[b]
+
+
+@njit(cache=True, error_model="numpy")
+def assemble(net, st, w) -> None:
+    """Compute link coefficients and assemble ``A H = F`` (EPANET ``matrixcoeffs``)."""
+    nj = net.nj
+    w.diag[:] = 0.0
+    w.rhs[:] = 0.0
+    w.lx[:] = 0.0
+    w.xflow[:] = 0.0
+    _link_terms(nj, net.n1, net.n2, net.ltype, st.flow, st.status, st.setting, net.r, net.km, net.rough,
+                net.diam, net.ptype, net.ph0, net.pr, net.pn, net.clo, net.chi, net.cx, net.cy, net.iopt[0],
+                net.fopt[0], net.fopt[1], net.slot, net.iperm, st.head, w.P, w.Y, w.lx, w.diag, w.rhs, w.xflow)
+    qexp = net.fopt[4]
+    for i in range(nj):
+        if net.ke[i] == 0.0:
+            continue
+        hloss, hgrad = emitter_loss(net.ke[i], st.eflow[i], qexp)
+        _add_diag(net, w, i, 1.0 / hgrad, (hloss + net.el[i]) / hgrad)
+        w.xflow[i] -= st.eflow[i]
+    if net.iopt[5] == 1:
+        demand_coeffs(net, st, w)
+    for i in range(nj):
+        w.xflow[i] -= st.dflow[i]
+        w.rhs[net.iperm[i]] += w.xflow[i]
+    for k in net.valves:
+        if st.setting[k] != MISSING and (net.ltype[k] == PRV or net.ltype[k] == PSV or net.ltype[k] == FCV):
+            _valve_matrix(net, st, w, k)
+
+
+@njit(cache=True, error_model="numpy")
+def new_flows(net, st, w, relax: float) -> float:
+    """Update link, emitter and demand flows from new heads; return the relative flow change."""
+    nj = net.nj
+    nn = net.el.size
+    for i in range(nj, nn):
+        st.ndem[i] = 0.0
+    dqsum = 0.0
+    qsum = 0.0
+    for k in range(net.n1.size):
+        n1 = net.n1[k]
+        n2 = net.n2[k]
+        dq = w.Y[k] - w.P[k] * (st.head[n1] - st.head[n2])
+        dq *= relax
+        if net.ltype[k] == PUMP and net.ptype[k] == CONST_HP and dq > st.flow[k]:
+            dq = st.flow[k] / 2.0
+        st.flow[k] -= dq
+        qsum += abs(st.flow[k])
+        dqsum += abs(dq)
+        if st.status[k] > CLOSED:
+            if n1 >= nj:
+                st.ndem[n1] -= st.flow[k]
+            if n2 >= nj:
+                st.ndem[n2] += st.flow[k]
+    qexp = net.fopt[4]
+    for i in range(nj):
+        if net.ke[i] == 0.0:
+            continue
+        hloss, hgrad = emitter_loss(net.ke[i], st.eflow[i], qexp)
+        dq = (hloss - (st.head[i] - net.el[i])) / hgrad
+        st.eflow[i] -= dq
+        dqsum += abs(dq)
+        qsum += abs(st.eflow[i])
+    if net.iopt[5] == 1:
+        a, b = new_demand_flows(net, st)
+        dqsum += a
+        qsum += b
+    if qsum > net.fopt[2]:
+        return dqsum / qsum
+    return dqsum
+
+
+@njit(cache=True, error_model="numpy")
+def valve_status(net, st) -> bool:
+    """Update PRV / PSV status from the new heads; True when any changed."""
+    change = False
+    for k in net.valves:
+        t = net.ltype[k]
+        if st.setting[k] == MISSING or (t != PRV and t != PSV):
+            continue
+        n1 = net.n1[k]
+        n2 = net.n2[k]
+        s = st.status[k]
+        if t == PRV:
+            st.status[k] = prv_status(s, st.flow[k], net.km[k], net.el[n2] + st.setting[k],
+                                      st.head[n1], st.head[n2])
+        else:
+            st.status[k] = psv_status(s, st.flow[k], net.km[k], net.el[n1] + st.setting[k],
+                                      st.head[n1], st.head[n2])
+        if st.status[k] != s:
+            change = True
+    return change
+
+
+@njit(cache=True, error_model="numpy")
+def link_status(net, st) -> bool:
+    """Check CVs, pumps, FCVs and links to full/empty tanks (EPANET ``linkstatus``)."""
+    nj = net.nj
+    change = False
+    for k in range(net.n1.size):
+        n1 = net.n1[k]
+        n2 = net.n2[k]
+        t = net.ltype[k]
+        dh = st.head[n1] - st.head[n2]
+        s0 = st.status[k]
+        if s0 == XHEAD or s0 == TEMPCLOSED:
+            st.status[k] = OPEN
+        if t == CVPIPE:
+            st.status[k] = cv_status(st.status[k], dh, st.flow[k])
+        if t == PUMP and st.status[k] >= OPEN and st.setting[k] > 0.0:
+            st.status[k] = pump_status(net.ptype[k], net.phmax[k], st.setting[k], -dh)
+        if t == FCV and st.setting[k] != MISSING:
+            st.status[k] = fcv_status(s0, st.flow[k], st.setting[k], st.head[n1], st.head[n2])
+        if n1 >= nj and net.tarea[n1] > 0.0:
+            st.status[k] = tank_status(st.status[k], t, st.flow[k], st.head[n1], st.head[n2],
+                                       net.thmin[n1], net.thmax[n1], True)
+        elif n2 >= nj and net.tarea[n2] > 0.0:
+            st.status[k] = tank_status(st.status[k], t, -st.flow[k], st.head[n2], st.head[n1],
+                                       net.thmin[n2], net.thmax[n2], False)
+        if st.status[k] != s0:
+            change = True
+    return change
+
+
+@njit(cache=True, error_model="numpy", inline="always")
+def init_link_flow(net, st, k: int) -> None:
+    """EPANET ``initlinkflow``: QZERO if closed, design flow for pumps, 1 ft/s otherwise."""
+    if st.status[k] == CLOSED:
+        st.flow[k] = QZERO
+    elif net.ltype[k] == PUMP:
+        st.flow[k] = st.setting[k] * net.pq0[k]
+    else:
+        st.flow[k] = math.pi * net.diam[k] ** 2 / 4.0
+
+
+@njit(cache=True, error_model="numpy")
+def pressure_switch(net, st) -> bool:
+    """Apply simple controls on junction pressure after convergence (EPANET ``pswitch``)."""
+    any_change = False
+    for c in range(net.c_link.size):
+        k = net.c_link[c]
+        n = net.c_node[c]
+        if k < 0 or n < 0 or n >= net.nj or not net.c_enabled[c]:
+            continue
+        reset = False
+        if net.c_type[c] == 0 and st.head[n] <= net.c_grade[c] + 0.0005:
+            reset = True
+        if net.c_type[c] == 1 and st.head[n] >= net.c_grade[c] - 0.0005:
+            reset = True
+        if not reset:
+            continue
+        t = net.ltype[k]
+        s = st.status[k]
+        change = False
+        if t == PIPE and s != net.c_status[c]:
+            change = True
+        if t == PUMP and st.setting[k] != net.c_setting[c]:
+            change = True
+        if t >= PRV:
+            if st.setting[k] != net.c_setting[c]:
+                change = True
+            elif st.setting[k] == MISSING and s != net.c_status[c]:
+                change = True
+        if change:
+            st.status[k] = net.c_status[c]
+            if t > PIPE:
+                st.setting[k] = net.c_setting[c]
+            if s != st.status[k]:
+                init_link_flow(net, st, k)
+            any_change = True
+    return any_change
+
+
+@njit(cache=True, error_model="numpy")
+def bad_valve(net, st, n: int) -> bool:
+    """Fix an active PRV/PSV/FCV at node ``n`` that makes the matrix singular; True if one was."""
+    for k in net.valves:
+        if net.n1[k] == n or net.n2[k] == n:
+            t = net.ltype[k]
+            if (t == PRV or t == PSV or t == FCV) and st.status[k] == ACTIVE:
+                st.status[k] = XFCV if t == FCV else XPRESSURE
+                return True
+            return False
+    return False
+
+
+@njit(cache=True, error_model="numpy")
+def hydsolve(net, st, w) -> tuple[int, int, float, int]:
+    """Solve one period; returns ``(status, iterations, relative error, bad node or -1)``.
+
+    ``status`` is ``OK``, ``UNBALANCED`` (trials exhausted) or ``ILL_CONDITIONED`` (singular
+    matrix not caused by a control valve; the junction is returned).
+    """
+    maxiter = net.iopt[1]
+    extra = net.iopt[2]
+    checkfreq = net.iopt[3]
+    maxcheck = net.iopt[4]
+    damplimit = net.fopt[3]
+    hacc = net.fopt[2]
+    maxtrials = maxiter + extra if extra > 0 else maxiter
+    nextcheck = checkfreq
+    relax = 1.0
+    relerr = 0.0
+    it = 1
+    while it <= maxtrials:
+        assemble(net, st, w)
+        bad = ldl_factor(net.nj, net.colptr, net.rowind, net.rowptr, net.rowcols, net.rowpos,
+                         w.diag, w.lx, w.work)
+        if bad >= 0:
+            node = net.perm[bad]
+            if bad_valve(net, st, node):
+                continue
+            return ILL_CONDITIONED, it, relerr, node
+        ldl_solve(net.nj, net.colptr, net.rowind, w.diag, w.lx, w.rhs)
+        for i in range(net.nj):
+            st.head[i] = w.rhs[net.iperm[i]]
+        relerr = new_flows(net, st, w, relax)
+        relax = 1.0
+        valve_change = False
+        if damplimit > 0.0:
+            if relerr <= damplimit:
+                relax = 0.6
+                valve_change = valve_status(net, st)
+        else:
+            valve_change = valve_status(net, st)
+        if _converged(net, st, relerr, hacc):
+            if it > maxiter:
+                break
+            change = valve_change
+            if link_status(net, st):
+                change = True
+            if pressure_switch(net, st):
+                change = True
+            if not change:
+                break
+            nextcheck = it + checkfreq
+        elif it <= maxcheck and it == nextcheck:
+            link_status(net, st)
+            nextcheck += checkfreq
+        it += 1
+    if it > maxtrials:
+        it = maxtrials
+    for i in range(net.nj):
+        st.ndem[i] = st.dflow[i] + st.eflow[i]
+    if relerr > hacc:
+        return UNBALANCED, it, relerr, -1
+    return OK, it, relerr, -1
+
+
+@njit(cache=True, error_model="numpy")
+def _converged(net, st, relerr: float, hacc: float) -> bool:
+    if relerr > hacc:
+        return False
+    if net.iopt[5] == 1:
+        return pda_converged(net, st)
+    return True
