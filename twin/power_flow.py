@@ -13,6 +13,7 @@ voltages in p.u. and degrees. De-energised buses have NaN voltages and zero powe
 
 from __future__ import annotations
 
+import weakref
 from typing import Any, Mapping
 
 import numpy as np
@@ -30,6 +31,24 @@ __all__ = ["element_results", "power_flow", "prepare"]
 
 _ALGORITHMS = ("nr", "dc", "fdxb", "fdbx")
 _DEFAULT_MAX_IT = {"nr": 10, "fdxb": 30, "fdbx": 30, "dc": 1}
+
+#: Prepared cases per Network object (networks are immutable: edits return a new Network), with
+#: solver caches (Jacobian pattern and symbolic LU, DC start): a repeated power flow of one network
+#: neither recompiles nor analyses again.
+_PREPARED: "weakref.WeakKeyDictionary[Network, dict[str, tuple[GridArrays, PowerFlowCase, dict[str, Any]]]]" = (
+    weakref.WeakKeyDictionary())
+
+
+def prepared(network: Network, convention: str | None = None) -> tuple[GridArrays, PowerFlowCase, dict[str, Any]]:
+    """:func:`prepare` remembered per network object, with a solver cache for :func:`solve_case`."""
+    key = str(convention)
+    try:
+        entry = _PREPARED.setdefault(network, {})
+    except TypeError:  # not weak-referenceable: no caching
+        entry = {}
+    if key not in entry:
+        entry[key] = (*prepare(network, convention=convention), {})
+    return entry[key]
 
 
 def prepare(network: Network, *, convention: str | None = None) -> tuple[GridArrays, PowerFlowCase]:
@@ -135,12 +154,12 @@ def power_flow(network: Network, *, algorithm: str = "nr", init: str = "auto", e
     """
     if algorithm not in _ALGORITHMS:
         raise ValueError(f"unknown algorithm {algorithm!r}; use one of {', '.join(_ALGORITHMS)}")
-    g, case = prepare(network, convention=convention)
+    g, case, cache = prepared(network, convention)
     if profiles is not None:
         return _run_profiles(network, g, case, profiles, algorithm=algorithm, init=init,
-                             tolerance_mva=tolerance_mva, max_iteration=max_iteration)
+                             tolerance_mva=tolerance_mva, max_iteration=max_iteration, cache=cache)
     res, case = solve_case(g, case, algorithm=algorithm, init=init, enforce_q_lims=enforce_q_lims,
-                           tolerance_mva=tolerance_mva, max_iteration=max_iteration)
+                           tolerance_mva=tolerance_mva, max_iteration=max_iteration, cache=cache)
     check_converged(res, case, network.name, algorithm)
     variables, coords = result_variables(g, case, res.v, case.sbus(), dc=algorithm == "dc")
     attrs = provenance(network, solver=algorithm, converged=res.converged, iterations=res.iterations,
@@ -151,20 +170,34 @@ def power_flow(network: Network, *, algorithm: str = "nr", init: str = "auto", e
 
 def solve_case(g: GridArrays, case: PowerFlowCase, *, algorithm: str = "nr", init: Any = "auto",
                enforce_q_lims: bool = False, tolerance_mva: float = 1e-8, max_iteration: int | None = None,
-               sbus: np.ndarray | None = None, pattern: JacobianPattern | None = None
-               ) -> tuple[NewtonResult, PowerFlowCase]:
-    """Solve one prepared case; returns the solver result and the case (PV buses changed by Q limits)."""
+               sbus: np.ndarray | None = None, pattern: JacobianPattern | None = None,
+               cache: dict[str, Any] | None = None) -> tuple[NewtonResult, PowerFlowCase]:
+    """Solve one prepared case; returns the solver result and the case (PV buses changed by Q limits).
+
+    ``cache`` (a dict owned by the caller, one per case) keeps the Jacobian pattern with its
+    symbolic LU and the DC start of the case's own injections between calls.
+    """
     max_it = _DEFAULT_MAX_IT[algorithm] if max_iteration is None else int(max_iteration)
     tol = tolerance_mva / case.base_mva
+    own_sbus = sbus is None
     sbus = case.sbus() if sbus is None else sbus
+    if cache is not None and pattern is None and algorithm == "nr":
+        if "pattern" not in cache:
+            cache["pattern"] = JacobianPattern.build(case.ybus, case.kind)
+        pattern = cache["pattern"]
     if isinstance(init, str) and init == "auto":
         init = "dc" if np.any(case.pi[5][case.branch_on] != 0) else "flat"
     if isinstance(init, str) and init == "dc" or algorithm == "dc":
         from twin.solvers.grid.dc import dc_voltages
 
-        v0 = dc_voltages(case, sbus)
+        if cache is not None and own_sbus:
+            if "dc_v0" not in cache:
+                cache["dc_v0"] = dc_voltages(case, sbus)
+            v0 = cache["dc_v0"]
+        else:
+            v0 = dc_voltages(case, sbus)
         if algorithm == "dc":
-            return NewtonResult(v0, 0, 1, 0.0), case
+            return NewtonResult(v0.copy(), 0, 1, 0.0), case
     else:
         v0 = initial_voltages(g, case, init)
     res = _solve(case, sbus, v0, algorithm, tol, max_it, pattern)
@@ -370,7 +403,8 @@ def _profile_arrays(g: GridArrays, profiles: Mapping[str, Any]) -> tuple[np.ndar
 
 
 def _run_profiles(network: Network, g: GridArrays, case: PowerFlowCase, profiles: Mapping[str, Any], *,
-                  algorithm: str, init: Any, tolerance_mva: float, max_iteration: int | None) -> xr.Dataset:
+                  algorithm: str, init: Any, tolerance_mva: float, max_iteration: int | None,
+                  cache: dict[str, Any] | None = None) -> xr.Dataset:
     """Time series of power flows over load / static-generator multipliers (see :func:`power_flow`)."""
     from twin.solvers.grid.timeseries import solve_series
 
@@ -380,13 +414,15 @@ def _run_profiles(network: Network, g: GridArrays, case: PowerFlowCase, profiles
     ls, ss = scales.get("load"), scales.get("static_generator")
     max_it = _DEFAULT_MAX_IT[algorithm] if max_iteration is None else int(max_iteration)
     tol = tolerance_mva / case.base_mva
+    from twin.solvers.grid.build import injection_steps
+
+    sbus = injection_steps(case, ls, ss, len(time))
     first, _ = solve_case(g, case, algorithm=algorithm, init=init, tolerance_mva=tolerance_mva,
-                          max_iteration=max_iteration, sbus=case.sbus(None if ls is None else ls[0],
-                                                                      None if ss is None else ss[0]))
+                          max_iteration=max_iteration, sbus=sbus[0], cache=cache)
     solver = None if algorithm == "nr" else (lambda sb, v0: _solve(case, sb, v0, algorithm, tol, max_it))
-    series = solve_series(case, first.v, ls, ss, len(time), tol=tol, max_iteration=max_it, solver=solver)
-    sbus = np.stack([case.sbus(None if ls is None else ls[k], None if ss is None else ss[k])
-                     for k in range(len(time))])
+    pattern = None if cache is None else cache.get("pattern")
+    series = solve_series(case, first.v, ls, ss, len(time), tol=tol, max_iteration=max_it, solver=solver,
+                          pattern=pattern, sbus=sbus)
     variables, coords = result_variables(g, case, series.v, sbus)
     ld = case.elements["load"]
     dark = ld["on"] & ~case.energised[ld["bus"]]

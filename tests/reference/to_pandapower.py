@@ -57,7 +57,7 @@ def to_pandapower(net: Network) -> tuple[pp.pandapowerNet, dict[str, dict[str, i
             tap_step_percent=float(t.tap_step_percent) if tap else np.nan,
             tap_step_degree=float(t.tap_step_degree) if tap else np.nan,
             tap_pos=int(t.tap_pos) if tap else np.nan, parallel=int(t.parallel), in_service=bool(t.in_service),
-            name=tid)
+            tap_changer_type="Ratio" if tap else None, name=tid)
     _injections(net, pnet, idx)
     _switches(net, pnet, idx)
     return pnet, idx

@@ -22,20 +22,24 @@ def ids(index: pd.Index) -> np.ndarray:
     return frozen(list(index), dtype=object)
 
 
-def positions(values: pd.Series, lookup: dict[str, int], what: str, kind: str) -> np.ndarray:
+def positions(values: pd.Series, lookup: dict[str, int] | pd.Index, what: str, kind: str) -> np.ndarray:
     """Map id values to integer positions; -1 where the value is missing (None).
 
-    Raises :class:`NetworkError` naming the asset and column when an id is unknown.
+    ``lookup`` is an index of ids (position = place in the index) or a mapping id -> position.
+    Vectorised (one hash-table pass in pandas). Raises :class:`NetworkError` naming the asset
+    and column when an id is unknown.
     """
-    out = np.empty(len(values), dtype=np.int64)
-    for i, (aid, v) in enumerate(values.items()):
-        if v is None or (isinstance(v, float) and np.isnan(v)):
-            out[i] = -1
-            continue
-        try:
-            out[i] = lookup[v]
-        except KeyError:
-            raise NetworkError(f"{kind} {aid!r}: {what} {v!r} does not exist") from None
+    if isinstance(lookup, pd.Index):
+        keys, pos = lookup, None
+    else:
+        keys, pos = pd.Index(list(lookup.keys()), dtype=object), np.fromiter(lookup.values(), np.int64, len(lookup))
+    missing = values.isna().to_numpy()
+    found = keys.get_indexer(values.where(~missing, None)) if len(values) else np.zeros(0, np.int64)
+    bad = (found < 0) & ~missing
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        raise NetworkError(f"{kind} {values.index[i]!r}: {what} {values.iloc[i]!r} does not exist")
+    out = np.where(missing, -1, found if pos is None else pos[np.maximum(found, 0)]).astype(np.int64)
     out.setflags(write=False)
     return out
 

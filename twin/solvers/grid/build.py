@@ -25,7 +25,7 @@ from twin.solvers.grid.branches import admittances, line_parameters, matpower_pa
 from twin.solvers.grid.topology import energised_buses, fuse_buses
 from twin.solvers.grid.ybus import make_ybus
 
-__all__ = ["BRANCH_KINDS", "PowerFlowCase", "build_case", "injections", "with_outage"]
+__all__ = ["BRANCH_KINDS", "PowerFlowCase", "build_case", "injection_steps", "injections", "with_outage"]
 
 #: Element kinds that become branches, in the order they are stacked.
 BRANCH_KINDS: tuple[str, ...] = ("line", "transformer", "branch")
@@ -251,6 +251,28 @@ def injections(case: PowerFlowCase, load_scale: np.ndarray | None = None,
     sbus /= case.base_mva
     sbus[~case.energised] = 0.0
     return sbus
+
+
+def injection_steps(case: PowerFlowCase, load_scale: np.ndarray | None, sgen_scale: np.ndarray | None,
+                    n_steps: int) -> np.ndarray:
+    """Specified injections (p.u.) of every step at once (steps x buses), as :func:`injections` per step.
+
+    ``load_scale`` and ``sgen_scale`` are steps x elements multipliers (None: 1).
+    """
+    out = np.zeros((n_steps, case.n_bus), dtype=complex)
+    for name, sign, scale in (("load", -1.0, load_scale), ("static_generator", 1.0, sgen_scale),
+                              ("generator", 1.0, None)):
+        el = case.elements[name]
+        on = np.flatnonzero(el["on"])
+        if not len(on):
+            continue
+        s = el["s"][on] * (1.0 if scale is None else np.asarray(scale, float)[:, on])
+        incidence = sp.csr_matrix((np.full(len(on), sign), (np.arange(len(on)), el["bus"][on])),
+                                  shape=(len(on), case.n_bus))
+        out += (incidence.T @ np.atleast_2d(s).T).T
+    out /= case.base_mva
+    out[:, ~case.energised] = 0.0
+    return out
 
 
 def with_outage(case: PowerFlowCase, branches: Sequence[int] | np.ndarray = (),

@@ -14,12 +14,15 @@ Zimmerman, R. D., Murillo-Sanchez, C. E. and Thomas, R. J. (2011). MATPOWER. IEE
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import scipy.sparse as sp
 from numba import njit
 from scipy.sparse.linalg import splu
+
+from twin.solvers.grid.sparse_lu import SymbolicLU, _refactor
+from twin.solvers.grid.sparse_lu import _solve as _lu_solve_kernel
 
 __all__ = ["JacobianPattern", "NewtonResult", "jacobian", "mismatch", "newton_raphson", "unknown_positions"]
 
@@ -134,7 +137,13 @@ def _fill(indptr, indices, data, v, va_pos, vm_pos, n_va, jp, out):  # pragma: n
 
 @dataclass(frozen=True, eq=False)
 class JacobianPattern:
-    """CSR pattern of the Jacobian for one ``Ybus`` pattern and one set of bus kinds."""
+    """CSR pattern of the Jacobian for one ``Ybus`` pattern and one set of bus kinds.
+
+    It also remembers the symbolic LU of the Jacobian (ordering, pivot sequence, fill pattern:
+    :class:`~twin.solvers.grid.sparse_lu.SymbolicLU`) once the first solve has computed it, so
+    that later solves with the same pattern (iterations, time steps, outages that leave explicit
+    zeros) only refactor numerically.
+    """
 
     indptr: np.ndarray
     indices: np.ndarray
@@ -142,6 +151,7 @@ class JacobianPattern:
     vm_pos: np.ndarray
     n_va: int
     n_vm: int
+    lu: list = field(default_factory=list, repr=False)
 
     @classmethod
     def build(cls, ybus: sp.csr_matrix, kind: np.ndarray) -> "JacobianPattern":
@@ -193,10 +203,81 @@ def _lu_solve(jac: sp.csr_matrix, rhs: np.ndarray) -> np.ndarray | None:
         return None
 
 
+@njit(cache=True)
+def _mismatch_into(indptr, indices, data, v, sbus, va_pos, vm_pos, n_va, out):  # pragma: no cover - numba
+    """``out`` = [dP(non-ref); dQ(PQ)]; returns its infinity norm (NaN-propagating)."""
+    norm = 0.0
+    for i in range(len(indptr) - 1):
+        if va_pos[i] < 0:
+            continue
+        cur = 0j
+        for k in range(indptr[i], indptr[i + 1]):
+            cur += data[k] * v[indices[k]]
+        mis = v[i] * np.conj(cur) - sbus[i]
+        out[va_pos[i]] = mis.real
+        a = abs(mis.real)
+        if a > norm or a != a:
+            norm = a
+        if vm_pos[i] >= 0:
+            out[n_va + vm_pos[i]] = mis.imag
+            a = abs(mis.imag)
+            if a > norm or a != a:
+                norm = a
+    return norm
+
+
+@njit(cache=True)
+def _apply_step(v, dx, va_pos, vm_pos, n_va):  # pragma: no cover - numba
+    """Polar update ``x -= dx``; False when the step is not finite."""
+    for k in range(len(dx)):
+        if not np.isfinite(dx[k]):
+            return False
+    for i in range(len(v)):
+        a, m = va_pos[i], vm_pos[i]
+        if a < 0 and m < 0:
+            continue
+        va = np.angle(v[i])
+        vm = abs(v[i])
+        if a >= 0:
+            va -= dx[a]
+        if m >= 0:
+            vm -= dx[n_va + m]
+        v[i] = vm * (np.cos(va) + 1j * np.sin(va))
+    return True
+
+
+@njit(cache=True)
+def _newton_kernel(yp, yi, yx, sbus, v, va_pos, vm_pos, n_va, jp, jx, f, dx, prow, qcol, bmap, bp, bi, bx,
+                   lp, li, lx, up, ui, ux, ud, work, yw, tol, it, max_it):  # pragma: no cover - numba
+    """Newton iterations with refactorization on a fixed symbolic LU.
+
+    Returns (status, iterations, norm); status -1 asks the caller for a new analysis (a pivot failed).
+    """
+    norm = _mismatch_into(yp, yi, yx, v, sbus, va_pos, vm_pos, n_va, f)
+    while norm >= tol and it < max_it:
+        _fill(yp, yi, yx, v, va_pos, vm_pos, n_va, jp, jx)
+        for k in range(len(bmap)):
+            bx[k] = jx[bmap[k]]
+        if _refactor(len(ud), bp, bi, bx, lp, li, lx, up, ui, ux, ud, work) >= 0:
+            return -1, it, norm
+        it += 1
+        _lu_solve_kernel(len(ud), lp, li, lx, up, ui, ux, ud, prow, qcol, f, yw, dx)
+        if not _apply_step(v, dx, va_pos, vm_pos, n_va):
+            return SINGULAR, it, norm
+        norm = _mismatch_into(yp, yi, yx, v, sbus, va_pos, vm_pos, n_va, f)
+        if not np.isfinite(norm):
+            return DIVERGED, it, norm
+    return (CONVERGED if norm < tol else MAX_ITERATIONS), it, norm
+
+
 def newton_raphson(ybus: sp.csr_matrix, sbus: np.ndarray, v0: np.ndarray, kind: np.ndarray, *,
                    tol: float = 1e-8, max_iteration: int = 10, pattern: JacobianPattern | None = None
                    ) -> NewtonResult:
     """Solve the AC power flow by Newton-Raphson (polar), as MATPOWER's ``newtonpf``.
+
+    The iterations run in one Numba kernel: mismatch, Jacobian values, numeric LU refactorization
+    on the symbolic analysis kept in ``pattern`` (computed at the first iteration of the first
+    solve with this pattern), triangular solves, voltage update.
 
     Parameters
     ----------
@@ -213,7 +294,8 @@ def newton_raphson(ybus: sp.csr_matrix, sbus: np.ndarray, v0: np.ndarray, kind: 
     max_iteration : int
         Maximum number of Newton iterations.
     pattern : JacobianPattern, optional
-        Precomputed Jacobian pattern for this ``ybus`` pattern and ``kind`` (reused across calls).
+        Precomputed Jacobian pattern for this ``ybus`` pattern and ``kind`` (reused across calls,
+        with its symbolic LU).
 
     Returns
     -------
@@ -228,9 +310,40 @@ def newton_raphson(ybus: sp.csr_matrix, sbus: np.ndarray, v0: np.ndarray, kind: 
     """
     pattern = pattern or JacobianPattern.build(ybus, kind)
     v = np.array(v0, dtype=complex)
+    yp, yi = ybus.indptr.astype(np.int64), ybus.indices.astype(np.int64)
+    yx = np.ascontiguousarray(ybus.data, dtype=complex)
+    sbus = np.ascontiguousarray(sbus, dtype=complex)
+    n = pattern.size
+    f, dx, jx = np.empty(n), np.empty(n), np.empty(len(pattern.indices))
+    it = 0
+    fresh = False  # the symbolic LU was just computed from the current Jacobian
+    while True:
+        lu = pattern.lu[0] if pattern.lu else None
+        if lu is not None:
+            status, it, norm = _newton_kernel(
+                yp, yi, yx, sbus, v, pattern.va_pos, pattern.vm_pos, pattern.n_va, pattern.indptr, jx, f, dx,
+                lu.prow, lu.qcol, lu.bmap, lu.bp, lu.bi, lu.bx, lu.lp, lu.li, lu.lx, lu.up, lu.ui, lu.ux, lu.ud,
+                lu.work, lu.y, tol, it, max_iteration)
+            if status >= 0:
+                return NewtonResult(v, int(status), int(it), float(norm))
+            if fresh:  # a pivot of the new analysis failed at once: one SuperLU step with fresh pivoting
+                return _superlu_steps(ybus, sbus, v, pattern, tol, max_iteration, it)
+        else:
+            norm = _mismatch_into(yp, yi, yx, v, sbus, pattern.va_pos, pattern.vm_pos, pattern.n_va, f)
+            if not (norm >= tol and it < max_iteration):
+                return NewtonResult(v, CONVERGED if norm < tol else MAX_ITERATIONS, it, float(norm))
+        new = SymbolicLU.analyse(jacobian(ybus, v, pattern))
+        if new is None:
+            return NewtonResult(v, SINGULAR, it + 1, float(norm))
+        pattern.lu[:] = [new]
+        fresh = True
+
+
+def _superlu_steps(ybus: sp.csr_matrix, sbus: np.ndarray, v: np.ndarray, pattern: JacobianPattern, tol: float,
+                   max_iteration: int, it: int) -> NewtonResult:
+    """Newton iterations factoring each Jacobian afresh with SuperLU (fallback)."""
     f = mismatch(ybus, v, sbus, pattern)
     norm = float(np.max(np.abs(f))) if f.size else 0.0
-    it = 0
     while norm >= tol and it < max_iteration:
         it += 1
         dx = _lu_solve(jacobian(ybus, v, pattern), f)

@@ -1,8 +1,9 @@
 """Quasi-static time series of AC power flows on one topology.
 
-The case (Ybus, bus kinds, Jacobian pattern) is built once; each step only rescales the load and
-static-generator injections, starts from the previous step's voltages (warm start: 1-3 Newton
-iterations) and reuses the Jacobian pattern and the fill-reducing ordering of the first step.
+The case (Ybus, bus kinds, Jacobian pattern and its symbolic LU) is built once; each step only
+takes its row of the precomputed injections (steps x buses), starts from the previous step's
+voltages (warm start: 1-3 Newton iterations), refactors numerically on the kept symbolic analysis,
+and writes its voltages straight into a preallocated steps x buses array.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from typing import Any, Callable
 
 import numpy as np
 
+from twin.solvers.grid.build import injection_steps
 from twin.solvers.grid.newton import JacobianPattern, NewtonResult, newton_raphson
 
 __all__ = ["SeriesResult", "solve_series"]
@@ -34,7 +36,8 @@ class SeriesResult:
 
 def solve_series(case: Any, v0: np.ndarray, load_scale: np.ndarray | None, sgen_scale: np.ndarray | None,
                  n_steps: int, *, tol: float = 1e-8, max_iteration: int = 10,
-                 solver: Callable[..., NewtonResult] | None = None) -> SeriesResult:
+                 solver: Callable[..., NewtonResult] | None = None, pattern: JacobianPattern | None = None,
+                 sbus: np.ndarray | None = None) -> SeriesResult:
     """Solve ``n_steps`` power flows with warm starts.
 
     Parameters
@@ -53,6 +56,10 @@ def solve_series(case: Any, v0: np.ndarray, load_scale: np.ndarray | None, sgen_
         Iteration limit per step.
     solver : callable, optional
         ``solver(sbus, v0) -> NewtonResult`` replacing Newton-Raphson (e.g. fast-decoupled).
+    pattern : JacobianPattern, optional
+        Jacobian pattern (with its symbolic LU) of ``case`` to reuse.
+    sbus : ndarray of complex, optional
+        Precomputed injections (steps x buses, p.u.; :func:`~twin.solvers.grid.build.injection_steps`).
 
     Returns
     -------
@@ -60,19 +67,20 @@ def solve_series(case: Any, v0: np.ndarray, load_scale: np.ndarray | None, sgen_
         A step that does not converge is reported by its status and restarts the next step from
         the last converged voltages.
     """
-    pattern = JacobianPattern.build(case.ybus, case.kind)
+    pattern = pattern or JacobianPattern.build(case.ybus, case.kind)
+    if sbus is None:
+        sbus = injection_steps(case, load_scale, sgen_scale, n_steps)
     v_out = np.empty((n_steps, case.n_bus), dtype=complex)
     its = np.zeros(n_steps, dtype=np.int64)
     status = np.zeros(n_steps, dtype=np.int64)
     mism = np.zeros(n_steps)
     v = np.array(v0, dtype=complex)
     for k in range(n_steps):
-        sbus = case.sbus(None if load_scale is None else load_scale[k], None if sgen_scale is None else sgen_scale[k])
         if solver is None:
-            res = newton_raphson(case.ybus, sbus, v, case.kind, tol=tol, max_iteration=max_iteration,
+            res = newton_raphson(case.ybus, sbus[k], v, case.kind, tol=tol, max_iteration=max_iteration,
                                  pattern=pattern)
         else:
-            res = solver(sbus, v)
+            res = solver(sbus[k], v)
         v_out[k], its[k], status[k], mism[k] = res.v, res.iterations, res.status, res.max_mismatch
         if res.converged:
             v = res.v
