@@ -1,0 +1,129 @@
+"""Link transmission model: free flow, bottleneck queue, spillback, events, conservation, static agreement."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from tests.solvers.traffic.test_assignment import road
+from twin.errors import NetworkError
+from twin.model import Network
+from twin.traffic import traffic_assignment, traffic_dynamics
+
+
+def corridor(*links, q=1500.0, zones=("A", "B")) -> Network:
+    """Links (from, to, capacity veh/h, free-flow time s, length m) and one OD pair A -> B."""
+    base = road([lk[:4] for lk in links], [("A", "B", q)], zones=zones)
+    return base.set("link", [f"{lk[0]}-{lk[1]}" for lk in links], length_m=[lk[4] for lk in links])
+
+
+def test_free_flow_is_a_pure_delay():
+    net = corridor(("A", "C", 2000.0, 50.0, 1000.0), ("C", "B", 2000.0, 50.0, 1000.0), q=1000.0)
+    ds = traffic_dynamics(net, duration_s=1200, step_s=5, demand_profile=[1.0], period_s=600, report_s=60)
+    np.testing.assert_allclose(ds.inflow_vph.sel(link="A-C")[:10], 1000.0)
+    # vehicles need 100 s: the first minute nobody arrives, the second minute 40 s worth
+    np.testing.assert_allclose(ds.outflow_vph.sel(link="C-B")[:3], [0.0, 1000.0 / 3, 1000.0])
+    assert ds.arrived[-1] == pytest.approx(1000.0 * 600 / 3600)
+    assert ds.queue_veh.max() == 0.0
+    assert ds.travel_time_s.sel(link="A-C")[0] == pytest.approx(50.0)
+
+
+def test_bottleneck_queue_and_delay_match_the_point_queue_solution():
+    # 1500 veh/h for 600 s into a 1000 veh/h bottleneck: the queue peaks at 83.3 veh at 700 s, clears
+    # at 1000 s; delay = 0.5 * 83.3 veh * 900 s = 37 500 veh s, free-flow time 250 veh * 150 s
+    net = corridor(("A", "C", 2000.0, 100.0, 2000.0), ("C", "B", 1000.0, 50.0, 1000.0))
+    ds = traffic_dynamics(net, duration_s=1500, step_s=5, demand_profile=[1.0], period_s=600, report_s=50)
+    q = ds.queue_veh.sel(link="A-C")
+    assert float(q.sel(time=700)) == pytest.approx(500 * 600 / 3600, rel=0.02)
+    assert float(q.sel(time=1050)) == pytest.approx(0.0, abs=1e-6)
+    np.testing.assert_allclose(ds.outflow_vph.sel(link="C-B", time=slice(300, 1000)), 1000.0, rtol=1e-9)
+    assert ds.attrs["total_travel_time_vh"] == pytest.approx((37500 + 250 * 150) / 3600, rel=0.02)
+    assert ds.attrs["arrived_veh"] == pytest.approx(250.0)
+
+
+def test_queue_spills_back_into_the_upstream_link():
+    # the bottleneck D -> B (500 veh/h) fills the short link C -> D to the congested density of the
+    # triangular diagram, k = kj - q / w, and the queue grows on A -> C, whose outflow drops to 500 veh/h
+    net = corridor(("A", "C", 2000.0, 100.0, 2000.0), ("C", "D", 2000.0, 5.0, 100.0),
+                   ("D", "B", 500.0, 50.0, 1000.0), q=1500.0)
+    ds = traffic_dynamics(net, duration_s=1800, step_s=5, demand_profile=[1.0], period_s=900, report_s=60)
+    at = {"time": 900}
+    qmax, u, kj = 2000.0 / 3600, 100.0 / 5.0, 0.15
+    w = qmax / (kj - qmax / u)
+    assert float(ds.vehicles.sel(link="C-D", **at)) == pytest.approx(100.0 * (kj - 500.0 / 3600 / w), rel=1e-6)
+    assert float(ds.queue_veh.sel(link="A-C", **at)) > 50.0
+    assert float(ds.outflow_vph.sel(link="A-C", **at)) == pytest.approx(500.0, rel=0.05)
+    assert abs(ds.attrs["conservation_error_veh"]) < 1e-6
+
+
+def test_vehicles_are_conserved_under_events_and_reroute_around_a_closure():
+    net = road([("A", "C", 2000.0, 60.0), ("C", "B", 2000.0, 60.0), ("A", "D", 2000.0, 90.0),
+                ("D", "B", 2000.0, 90.0)], [("A", "B", 1200.0)])
+    net = net.add("signal", [dict(id="X", node="D", dark_capacity_factor=0.25)])
+    events = [{"kind": "closure", "link": "C-B", "start_s": 600, "end_s": 1200},
+              {"kind": "incident", "link": "D-B", "start_s": 1500, "end_s": 1800, "capacity_factor": 0.1},
+              {"kind": "dark_signal", "signal": "X", "start_s": 600, "end_s": 1200}]
+    ds = traffic_dynamics(net, duration_s=2400, step_s=5, events=events, demand_profile=[1.0, 1.0], period_s=900,
+                          report_s=60)
+    total = ds.vehicles_in_network + ds.waiting_at_origins + ds.arrived
+    np.testing.assert_allclose(total, ds.demanded, atol=1e-6)
+    during = ds.sel(time=slice(900, 1200))
+    assert float(during.inflow_vph.sel(link="C-B").max()) == 0.0  # closed: nobody enters
+    assert float(during.inflow_vph.sel(link="A-D").mean()) > 900.0  # trips reroute over D
+    assert float(during.outflow_vph.sel(link="A-D").max()) <= 0.25 * 2000.0 + 1e-9  # dark signal at D
+    assert float(ds.outflow_vph.sel(link="D-B", time=slice(1560, 1800)).max()) <= 0.1 * 2000.0 + 1e-9
+    assert ds.attrs["arrived_veh"] > 0.9 * ds.attrs["demanded_veh"] - 100
+
+
+def test_steady_demand_agrees_with_static_equilibrium():
+    # uncongested steady state: the dynamic split over two routes and the travel time are close to static
+    net = road([("A", "C", 2000.0, 60.0), ("C", "B", 2000.0, 60.0), ("A", "D", 2000.0, 70.0),
+                ("D", "B", 2000.0, 70.0)], [("A", "B", 600.0)])
+    static = traffic_assignment(net, rgap=1e-8)
+    ds = traffic_dynamics(net, duration_s=3600, step_s=5, report_s=300)
+    flows = ds.inflow_vph.sel(time=slice(1200, 3600)).mean("time")
+    assert float(flows.sum()) == pytest.approx(float(static.flow_vph.sum()), rel=0.05)
+    tstt_dyn = ds.attrs["total_travel_time_vh"] / 1.0
+    assert 0.5 < tstt_dyn / static.attrs["total_system_travel_time_vh"] < 2.0
+
+
+def test_bad_events_are_named():
+    net = road([("A", "B", 2000.0, 60.0)], [("A", "B", 100.0)])
+    with pytest.raises(NetworkError, match="link 'Z-Z'"):
+        traffic_dynamics(net, duration_s=60, events=[{"kind": "closure", "link": "Z-Z"}])
+    with pytest.raises(ValueError, match="event kind"):
+        traffic_dynamics(net, duration_s=60, events=[{"kind": "flood", "link": "A-B"}])
+
+
+def test_sample_city_flows_without_gridlock():
+    import twin
+
+    city = twin.datasets.sample_city()  # central Helsinki: street links of a few metres, signals
+    signal = str(city.signal.index[0])
+    ds = traffic_dynamics(city, duration_s=1800, step_s=5, events=[{"kind": "dark_signal", "signal": signal}])
+    assert abs(ds.attrs["conservation_error_veh"]) < 1e-6
+    assert ds.attrs["arrived_veh"] > 0.8 * ds.attrs["demanded_veh"]
+    static = traffic_assignment(city, rgap=1e-4)
+    assert static.attrs["relative_gap"] <= 1e-4
+
+
+def test_closure_without_detour_holds_vehicles_and_conserves_them():
+    net = corridor(("A", "C", 2000.0, 60.0, 1200.0), ("C", "B", 2000.0, 60.0, 1200.0), q=600.0)
+    events = [{"kind": "closure", "link": "C-B", "start_s": 300, "end_s": 900}]
+    ds = traffic_dynamics(net, duration_s=1800, step_s=5, events=events, demand_profile=[1.0], period_s=600)
+    closed = ds.sel(time=slice(420, 900))
+    assert float(closed.inflow_vph.sel(link="C-B").max()) == 0.0
+    assert float(closed.vehicles.sel(link="A-C").isel(time=-1)) > 0.0  # they wait upstream
+    np.testing.assert_allclose(ds.vehicles_in_network + ds.waiting_at_origins + ds.arrived, ds.demanded, atol=1e-6)
+    assert ds.attrs["arrived_veh"] == pytest.approx(100.0)  # all arrive once the road reopens
+
+
+def test_crews_see_the_queues_of_a_dynamic_run():
+    from twin.traffic import travel_times
+
+    net = corridor(("A", "C", 2000.0, 100.0, 2000.0), ("C", "B", 1000.0, 50.0, 1000.0))
+    ds = traffic_dynamics(net, duration_s=600, step_s=5, report_s=60)
+    queue = float(ds.queue_veh.sel(link="A-C").isel(time=-1))
+    assert queue > 0
+    tt = float(travel_times(net, ds, "A", "B").item())
+    assert tt == pytest.approx(150.0 + queue / (2000.0 / 3600.0), rel=1e-9)

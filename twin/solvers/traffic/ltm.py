@@ -1,0 +1,332 @@
+"""Dynamic network loading: the link transmission model (Yperman 2007) with en-route choice (Numba).
+
+Each link keeps its cumulative vehicle counts at the upstream (``n_up``) and downstream
+(``n_down``) end at every step. With a triangular fundamental diagram (free speed ``u``, wave
+speed ``w``, capacity ``q``, jam density ``kj``), Newell's simplified kinematic-wave theory gives
+the sending flow ``S = min(n_up(t + dt - L/u) - n_down(t), q dt)`` and the receiving flow
+``R = min(n_down(t + dt - L/w) + kj L - n_up(t), q dt)``: queues form, and spill back into the
+links upstream when ``R`` runs out. Nodes pass ``min`` of what the in-links send and the
+out-links receive with a first-in-first-out node model (an in-link's whole sending flow is cut
+by the most constrained out-link it feeds; out-link supply is shared in proportion to demand).
+
+Vehicles carry their destination: each link holds a first-in-first-out list of packets (one per
+step with inflow) with their destination shares. At every node, the share of each destination
+leaves over the out-links by turning fractions that follow the shortest path under the current
+(instantaneous) link travel times, recomputed every ``reroute_steps`` and smoothed (dynamic user
+optimal route choice, en route). Demand waits in a point queue at its origin until the first link
+can take it. Events change capacities while running: an incident scales a link's outflow
+capacity, a closure stops inflow (vehicles already on the link still leave), a dark signal scales
+the outflow capacity of the links into its node.
+
+References
+----------
+Yperman, I. (2007). The link transmission model for dynamic network loading. PhD thesis,
+KU Leuven. Newell, G. F. (1993). A simplified theory of kinematic waves in highway traffic.
+Transportation Research Part B 27(4).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+from twin.solvers.traffic.paths import shortest_path_tree
+
+#: Event kinds understood by :func:`run_ltm`.
+CAPACITY = 0  # multiply a link's outflow capacity (incident, dark signal)
+CLOSURE = 1  # no inflow into a link
+
+
+@njit(cache=True)
+def _at(row, t):
+    """Linear interpolation of a history row at fractional step ``t`` (row[0] before the start)."""
+    if t <= 0.0:
+        return row[0]
+    k = int(t)
+    f = t - k
+    if f == 0.0:
+        return row[k]
+    return row[k] + f * (row[k + 1] - row[k])
+
+
+@njit(cache=True)
+def event_factors(t_s, ev_start, ev_end, ev_link, ev_kind, ev_factor, cap_factor, closed):
+    """Capacity factor and closure flag of every link at time ``t_s`` from the event table."""
+    cap_factor[:] = 1.0
+    closed[:] = False
+    for e in range(ev_start.shape[0]):
+        if ev_start[e] <= t_s < ev_end[e]:
+            a = ev_link[e]
+            if ev_kind[e] == CLOSURE:
+                closed[a] = True
+            else:
+                cap_factor[a] *= ev_factor[e]
+
+
+@njit(cache=True)
+def _composition(a, amount, pk_amt, pk_comp, head, size, n_pk, out):
+    """Destination shares of the next ``amount`` vehicles to leave link ``a`` (written to out)."""
+    out[:] = 0.0
+    left = amount
+    k = head[a]
+    got = 0.0
+    for _ in range(size[a]):
+        take = min(left, pk_amt[a, k])
+        if take > 0.0:
+            out += take * pk_comp[a, k]
+            got += take
+            left -= take
+        if left <= 0.0:
+            break
+        k = (k + 1) % n_pk
+    if got > 0.0:
+        out /= got
+    elif size[a] > 0:
+        out[:] = pk_comp[a, head[a]]
+
+
+@njit(cache=True)
+def _pop(a, amount, pk_amt, head, size, n_pk):
+    """Remove ``amount`` vehicles from the front of link ``a``'s packets."""
+    left = amount
+    while left > 0.0 and size[a] > 0:
+        k = head[a]
+        if pk_amt[a, k] > left * (1.0 + 1e-12):
+            pk_amt[a, k] -= left
+            return
+        left -= pk_amt[a, k]
+        pk_amt[a, k] = 0.0
+        head[a] = (k + 1) % n_pk
+        size[a] -= 1
+
+
+@njit(cache=True)
+def _push(a, amount, counts, pk_amt, pk_comp, head, size, n_pk):
+    """Append a packet of ``amount`` vehicles with destination counts ``counts`` to link ``a``."""
+    if amount <= 0.0:
+        return
+    if size[a] == n_pk:  # full: merge into the newest packet
+        k = (head[a] + size[a] - 1) % n_pk
+        total = pk_amt[a, k] + amount
+        pk_comp[a, k] = (pk_comp[a, k] * pk_amt[a, k] + counts) / total
+        pk_amt[a, k] = total
+        return
+    k = (head[a] + size[a]) % n_pk
+    pk_amt[a, k] = amount
+    pk_comp[a, k] = counts / amount
+    size[a] += 1
+
+
+@njit(cache=True)
+def _link_flows(t, n_up, n_down, ff_steps, w_steps, cap_step, storage, cap_factor, closed, send, recv):
+    """Sending and receiving flow (vehicles this step) of every link at step ``t``."""
+    for a in range(send.shape[0]):
+        s = _at(n_up[a], t + 1.0 - ff_steps[a]) - n_down[a, t]
+        send[a] = max(0.0, min(s, cap_step[a] * cap_factor[a]))
+        if closed[a]:
+            recv[a] = 0.0
+        else:
+            r = _at(n_down[a], t + 1.0 - w_steps[a]) + storage[a] - n_up[a, t]
+            recv[a] = max(0.0, min(r, cap_step[a]))
+
+
+@njit(cache=True)
+def link_travel_times(t, n_up, n_down, ff_steps, cap_step, cap_factor, closed, dt, out):
+    """Instantaneous travel time (s): free-flow time plus the queue at the exit over its capacity."""
+    for a in range(out.shape[0]):
+        if closed[a]:
+            out[a] = np.inf
+            continue
+        queue = max(0.0, _at(n_up[a], t - ff_steps[a]) - n_down[a, t])
+        c = cap_step[a] * cap_factor[a]
+        out[a] = ff_steps[a] * dt + (queue / c * dt if c > 0.0 else (np.inf if queue > 0.0 else 0.0))
+
+
+@njit(cache=True)
+def reroute(tt, zone_node, in_indptr, in_links, from_node, to_node, out_indptr, out_links, through,
+            weight, beta):
+    """Move turning fractions ``beta[d, a]`` a share ``weight`` towards the current shortest paths."""
+    n = through.shape[0]
+    dist = np.empty(n)
+    pred = np.empty(n, dtype=np.int64)
+    order = np.empty(n, dtype=np.int64)
+    heap = np.empty(n, dtype=np.int64)
+    pos = np.empty(n, dtype=np.int64)
+    for d in range(zone_node.shape[0]):
+        shortest_path_tree(zone_node[d], tt, in_indptr, in_links, from_node, through, dist, pred, order, heap,
+                           pos)
+        for v in range(n):
+            if v == zone_node[d] or not dist[v] < np.inf:
+                continue
+            best = -1
+            bc = np.inf
+            for k in range(out_indptr[v], out_indptr[v + 1]):
+                a = out_links[k]
+                c = tt[a] + dist[to_node[a]]
+                if c < bc and (through[to_node[a]] or to_node[a] == zone_node[d]):
+                    bc = c
+                    best = a
+            if best < 0:
+                continue
+            for k in range(out_indptr[v], out_indptr[v + 1]):
+                a = out_links[k]
+                beta[d, a] = (1.0 - weight) * beta[d, a] + (weight if a == best else 0.0)
+
+
+@njit(cache=True)
+def _node(v, o, send, recv, beta, zone_node, in_indptr, in_links, out_indptr, out_links, packets, oq,
+          comp, sij, dem, phi):
+    """First-in-first-out node model at node ``v`` (``o`` >= 0: origin zone sending from here).
+
+    Fills ``comp`` (destination shares per in-link), ``sij`` (turning demand) and ``phi`` (the
+    share of each in-link's sending flow that passes); returns the number of in-links used.
+    """
+    pk_amt, pk_comp, head, size, n_pk = packets
+    n_in = in_indptr[v + 1] - in_indptr[v]
+    n_out = out_indptr[v + 1] - out_indptr[v]
+    total_in = n_in + (1 if o >= 0 else 0)
+    dem[:n_out] = 0.0
+    for ii in range(total_in):
+        if ii < n_in:
+            a = in_links[in_indptr[v] + ii]
+            s = send[a]
+            _composition(a, s, pk_amt, pk_comp, head, size, n_pk, comp[ii])
+        else:
+            s = oq[o].sum()
+            comp[ii] = oq[o] / s if s > 0.0 else 0.0 * oq[o]
+        phi[ii] = 1.0 if s > 0.0 else 0.0
+        blocked = False
+        for jj in range(n_out):
+            sij[ii, jj] = 0.0
+        for d in range(comp.shape[1]):
+            c = comp[ii, d]
+            if c <= 0.0 or zone_node[d] == v:
+                continue
+            routed = 0.0
+            for jj in range(n_out):
+                b = beta[d, out_links[out_indptr[v] + jj]]
+                sij[ii, jj] += s * c * b
+                routed += b
+            if routed < 0.5:
+                blocked = True  # no route from here yet: the vehicle waits and holds up the link (FIFO)
+        if blocked:
+            phi[ii] = 0.0
+        for jj in range(n_out):
+            dem[jj] += sij[ii, jj]
+    for ii in range(total_in):
+        for jj in range(n_out):
+            if sij[ii, jj] > 0.0:
+                j = out_links[out_indptr[v] + jj]
+                phi[ii] = min(phi[ii], recv[j] / dem[jj])
+    return total_in
+
+
+@njit(cache=True)
+def _apply(v, o, t, total_in, send, beta, zone_node, in_indptr, in_links, out_indptr, out_links, packets, oq,
+           comp, phi, counts, n_up, n_down, arrived):
+    """Move the flows the node model allowed at node ``v`` and record arrivals."""
+    pk_amt, pk_comp, head, size, n_pk = packets
+    n_in = in_indptr[v + 1] - in_indptr[v]
+    n_out = out_indptr[v + 1] - out_indptr[v]
+    for jj in range(n_out):
+        j = out_links[out_indptr[v] + jj]
+        counts[:] = 0.0
+        amount = 0.0
+        for ii in range(total_in):
+            if phi[ii] <= 0.0:
+                continue
+            s = send[in_links[in_indptr[v] + ii]] if ii < n_in else oq[o].sum()
+            for d in range(counts.shape[0]):
+                if zone_node[d] != v:
+                    q = phi[ii] * s * comp[ii, d] * beta[d, j]
+                    counts[d] += q
+                    amount += q
+        if amount > 0.0:
+            _push(j, amount, counts, pk_amt, pk_comp, head, size, n_pk)
+            n_up[j, t + 1] += amount
+    for ii in range(total_in):
+        if phi[ii] <= 0.0:
+            continue
+        if ii < n_in:
+            a = in_links[in_indptr[v] + ii]
+            g = phi[ii] * send[a]
+            for d in range(comp.shape[1]):
+                if zone_node[d] == v:
+                    arrived[d] += g * comp[ii, d]
+            _pop(a, g, pk_amt, head, size, n_pk)
+            n_down[a, t + 1] += g
+        else:
+            s = oq[o].sum()
+            for d in range(comp.shape[1]):
+                oq[o, d] = max(0.0, oq[o, d] - phi[ii] * s * comp[ii, d])
+
+
+@njit(cache=True)
+def run_ltm(n_steps, dt, demand, period_steps, origins, zone_node, link, star, events, reroute_steps,
+            reroute_weight, n_packets, n_up, n_down, waiting, arrived_total):
+    """Run the link transmission model for ``n_steps`` steps of ``dt`` seconds.
+
+    ``demand[p, o, d]`` (veh/h) holds for steps ``[p * period_steps, (p + 1) * period_steps)``;
+    ``link = (ff_steps, w_steps, cap_step, storage)``; ``star = (out_indptr, out_links, in_indptr,
+    in_links, from_node, to_node, through)``; ``events = (start_s, end_s, link, kind, factor)``.
+    Writes the cumulative counts ``n_up``/``n_down`` (links x steps + 1), vehicles waiting at
+    origins and cumulative arrivals per step. Returns the number of route updates.
+    """
+    ff_steps, w_steps, cap_step, storage = link
+    out_indptr, out_links, in_indptr, in_links, from_node, to_node, through = star
+    ev_start, ev_end, ev_link, ev_kind, ev_factor = events
+    m = ff_steps.shape[0]
+    n = through.shape[0]
+    z = zone_node.shape[0]
+    origin_at = np.full(n, -1, dtype=np.int64)
+    for o in origins:
+        origin_at[zone_node[o]] = o
+    pk_amt = np.zeros((m, n_packets))
+    pk_comp = np.zeros((m, n_packets, z))
+    head = np.zeros(m, dtype=np.int64)
+    size = np.zeros(m, dtype=np.int64)
+    packets = (pk_amt, pk_comp, head, size, n_packets)
+    oq = np.zeros((z, z))
+    beta = np.zeros((z, m))
+    cap_factor = np.ones(m)
+    closed = np.zeros(m, dtype=np.bool_)
+    send, recv, tt = np.empty(m), np.empty(m), np.empty(m)
+    max_in = 1
+    max_out = 1
+    for v in range(n):
+        max_in = max(max_in, in_indptr[v + 1] - in_indptr[v] + 1)
+        max_out = max(max_out, out_indptr[v + 1] - out_indptr[v])
+    comp, sij = np.zeros((max_in, z)), np.zeros((max_in, max_out))
+    dem, phi, counts, arrived = np.zeros(max_out), np.zeros(max_in), np.zeros(z), np.zeros(z)
+    updates = 0
+    was_closed = closed.copy()
+    for t in range(n_steps):
+        event_factors(t * dt, ev_start, ev_end, ev_link, ev_kind, ev_factor, cap_factor, closed)
+        changed = False
+        for a in range(m):
+            if closed[a] != was_closed[a]:
+                changed = True
+        was_closed[:] = closed
+        if t == 0 or changed or (reroute_steps > 0 and t % reroute_steps == 0):
+            link_travel_times(t, n_up, n_down, ff_steps, cap_step, cap_factor, closed, dt, tt)
+            reroute(tt, zone_node, in_indptr, in_links, from_node, to_node, out_indptr, out_links, through,
+                    1.0 if t == 0 or changed else reroute_weight, beta)
+            updates += 1
+        p = t // period_steps
+        if p < demand.shape[0]:
+            for o in origins:
+                oq[o] += demand[p, o] * (dt / 3600.0)
+        _link_flows(t, n_up, n_down, ff_steps, w_steps, cap_step, storage, cap_factor, closed, send, recv)
+        n_up[:, t + 1] = n_up[:, t]
+        n_down[:, t + 1] = n_down[:, t]
+        for v in range(n):
+            o = origin_at[v]
+            if in_indptr[v + 1] == in_indptr[v] and o < 0:
+                continue
+            total_in = _node(v, o, send, recv, beta, zone_node, in_indptr, in_links, out_indptr, out_links,
+                             packets, oq, comp, sij, dem, phi)
+            _apply(v, o, t, total_in, send, beta, zone_node, in_indptr, in_links, out_indptr, out_links, packets,
+                   oq, comp, phi, counts, n_up, n_down, arrived)
+        waiting[t + 1] = oq.sum()
+        arrived_total[t + 1] = arrived.sum()
+    return updates
