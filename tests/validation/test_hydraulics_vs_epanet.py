@@ -22,12 +22,25 @@ FLOATING_M = 1.0e5
 DATA = Path(__file__).resolve().parents[1] / "data" / "water"
 
 
-def epanet_run(path: Path, node_ids, link_ids, duration_s: int | None = None) -> dict[int, tuple]:
-    """EPANET's heads (m) and flows (m3/s) at each report time: {t: (head, flow)}."""
+#: comparison (b) of issue 3: both solvers at tight accuracy
+TIGHT = dict(accuracy=1.0e-8, trials=200)
+
+
+def epanet_run(path: Path, node_ids, link_ids, duration_s: int | None = None,
+               options: dict | None = None) -> dict[int, tuple]:
+    """EPANET's heads (m) and flows (m3/s) at each report time: {t: (head, flow)}.
+
+    ``options`` may set ``accuracy`` and ``trials`` (via ``EN_setoption``).
+    """
     ph = en.createproject()
     en.open(ph, str(path), os.devnull, "")
     if duration_s is not None:
         en.settimeparam(ph, en.DURATION, duration_s)
+    if options:
+        if "accuracy" in options:
+            en.setoption(ph, en.ACCURACY, options["accuracy"])
+        if "trials" in options:
+            en.setoption(ph, en.TRIALS, options["trials"])
     u = epanet_units(["CFS", "GPM", "MGD", "IMGD", "AFD", "LPS", "LPM", "MLD", "CMH", "CMD", "CMS"]
                      [en.getflowunits(ph)])
     nidx = [en.getnodeindex(ph, i) for i in node_ids]
@@ -51,13 +64,21 @@ def epanet_run(path: Path, node_ids, link_ids, duration_s: int | None = None) ->
     return out
 
 
-def compare(name: str, duration_s: int | None = None) -> dict[str, float]:
-    """Max / p99 head error (m) over the EPS, t = 0 errors, and the share of matching times."""
+def compare(name: str, duration_s: int | None = None, options: dict | None = None) -> dict[str, float]:
+    """Max / p99 head error (m) over the EPS, t = 0 errors, and the share of matching times.
+
+    ``options`` (``accuracy``, ``trials``) are set in both solvers: twin's water settings and
+    EPANET's ``EN_setoption``.
+    """
     from twin.hydraulics import hydraulics
 
     net = read_inp(DATA / f"{name}.inp")
+    if options:
+        settings = {k: dict(v) for k, v in net.settings.items()}
+        settings.setdefault("water", {}).update(options)
+        net = net.replace(settings=settings)
     ds = hydraulics(net, duration_s=duration_s)
-    ref = epanet_run(DATA / f"{name}.inp", ds.node.values, ds.link.values, duration_s)
+    ref = epanet_run(DATA / f"{name}.inp", ds.node.values, ds.link.values, duration_s, options)
     ours = {int(t): i for i, t in enumerate(ds.time.values)}
     common = sorted(set(ours) & set(ref))
     dh = np.array([np.abs(ds["head"].values[ours[t]] - ref[t][0]) for t in common])
@@ -95,14 +116,14 @@ CASES = {
     "L-TOWN": (86400, {}),
     "Net6": (86400, {}),
     "MICROPOLIS_v1": (86400, {}),
-    # EPANET 2.3 closes pump ~@Pump-11 (constant power, in series with PRV ~@RV-4 that closes);
-    # twin keeps it open at 0.09 gpm, so the node between them floats: 7.47 m there, 7.4e-3 m
-    # at the 99th percentile of nodes (the zone fed by that pump).
-    "ky10": (None, dict(max_h0=7.5, p99_h0=7.4e-3, q0_excess=6.3, max_h=7.5, p99_h=7.4e-3)),
+    # A constant-power pump (~@Pump-11) feeds a dead end closed off by PRV ~@RV-4: both solvers
+    # close the pump (EPANET 2.3: TEMPCLOSED once its flow is below TINY), but the PRV's final
+    # status (EPANET CLOSED, twin OPEN) depends on the trial path, which differs from trial 1 on
+    # (relative flow change 53.169 vs 53.221; not found why). The two-node island between the
+    # closed pump and the valve floats: 7.46 m there; every other node within 2.8e-4 m.
+    "ky10": (None, dict(max_h0=7.5, p99_h0=3.0e-4, q0_excess=6.3, max_h=7.5, p99_h=3.0e-4)),
     "Anytown": (None, {}),
-    # 3.048 m (10 ft) at junction j1 from t = 3 h: a pressure-switched pump / tank link
-    # decision differs (not yet diagnosed); t = 0 matches to 1e-9 m.
-    "io": (None, dict(max_h=3.05, p99_h=3.05)),
+    "io": (None, {}),
     "leaks": (None, {}),
     "times": (None, {}),
     "time_controls": (None, {}),
@@ -152,3 +173,36 @@ def test_sample_city_matches_epanet(tmp_path: Path) -> None:
     assert len(ref) == ds.sizes["time"]
     assert dh[0].max() <= 1e-3 and np.percentile(dh[0], 99) <= 1e-4
     assert dh.max() <= 1e-2 and np.percentile(dh, 99) <= 1e-2
+
+
+# comparison (b): both solvers at ACCURACY 1e-8 / TRIALS 200, same goals; measured misses:
+TIGHT_MISSES = {
+    # the island between closed pump ~@Pump-11 and PRV ~@RV-4 floats (as in the default run):
+    # 7.94 m there, p99 9.3e-6 m
+    "ky10": dict(max_h0=8.0, max_h=8.0),
+    # UNBALANCED STOP: at 1e-8 twin does not converge in 200 trials at 3600 s (its relative
+    # flow change stalls at round-off) and halts there; EPANET halts one step later (7200 s),
+    # so 2 of EPANET's 3 report times are solved (heads there within 1.3e-8 m)
+    "conditional_controls_2": dict(times=0.6),
+}
+#: EPANET 2.3 itself fails at tight accuracy (error 110, ill-conditioned) on these networks
+TIGHT_FAILS = {"Anytown"}
+
+
+@pytest.mark.parametrize("name", list(CASES), ids=str)
+def test_matches_epanet_tight(name: str) -> None:
+    """Issue 3 comparison (b): ACCURACY 1e-8 / TRIALS 200 in both solvers, 24 h runs."""
+    duration, _ = CASES[name]
+    misses = TIGHT_MISSES.get(name, {})
+    if name in TIGHT_FAILS:
+        from twin.errors import ConvergenceError
+
+        with pytest.raises(ConvergenceError, match="singular"):
+            compare(name, duration, TIGHT)
+        with pytest.raises(Exception, match="110"):
+            epanet_run(DATA / f"{name}.inp", [], [], duration, TIGHT)
+        return
+    got = compare(name, duration, TIGHT)
+    assert got["times"] >= misses.get("times", 0.95), got
+    for key, goal in GOALS.items():
+        assert got[key] <= misses.get(key, goal), (key, got)

@@ -280,13 +280,13 @@ def link_status(net, st) -> bool:
         if t == CVPIPE:
             st.status[k] = cv_status(st.status[k], dh, st.flow[k])
         if t == PUMP and st.status[k] >= OPEN and st.setting[k] > 0.0:
-            st.status[k] = pump_status(net.ptype[k], net.phmax[k], st.setting[k], -dh)
+            st.status[k] = pump_status(net.ptype[k], net.phmax[k], st.setting[k], -dh, st.flow[k])
         if t == FCV and st.setting[k] != MISSING:
             st.status[k] = fcv_status(s0, st.flow[k], st.setting[k], st.head[n1], st.head[n2])
         if n1 >= nj and net.tarea[n1] > 0.0:
             st.status[k] = tank_status(st.status[k], t, st.flow[k], st.head[n1], st.head[n2],
                                        net.thmin[n1], net.thmax[n1], True)
-        elif n2 >= nj and net.tarea[n2] > 0.0:
+        if n2 >= nj and net.tarea[n2] > 0.0:
             st.status[k] = tank_status(st.status[k], t, -st.flow[k], st.head[n2], st.head[n1],
                                        net.thmin[n2], net.thmax[n2], False)
         if st.status[k] != s0:

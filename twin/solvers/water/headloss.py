@@ -183,13 +183,12 @@ def pump_coeff(q: float, status: int, speed: float, ptype: int, h0: float, r: fl
         if ptype == CONST_HP:
             hgrad = -rr / aq / aq
             if hgrad > CBIG:
-                hgrad = CBIG
-                hloss = -hgrad * q
-            elif hgrad < RQTOL:
-                hgrad = RQTOL
-                hloss = -hgrad * q
-            else:
-                hloss = rr / q
+                # EPANET 2.3: gradient too large -> treat as a closed link
+                return closed_link(q)
+            if hgrad < CSMALL:
+                # gradient too small -> treat as an open valve
+                return 1.0 / CSMALL, q
+            hloss = rr / q
         elif n != 1.0:
             hgrad = n * rr * aq ** (n - 1.0)
             if hgrad < RQTOL:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from numba import njit
 
 from twin.solvers.water.constants import (
-    ACTIVE, CLOSED, CONST_HP, HTOL, OPEN, PUMP, QTOL, TEMPCLOSED, XFCV, XHEAD, XPRESSURE, BIG,
+    ACTIVE, CLOSED, CONST_HP, HTOL, OPEN, PUMP, QTOL, TEMPCLOSED, TINY, XFCV, XHEAD, XPRESSURE, BIG,
 )
 
 
@@ -100,9 +100,23 @@ def cv_status(s: int, dh: float, q: float) -> int:
 
 
 @njit(cache=True, error_model="numpy")
-def pump_status(ptype: int, hmax: float, speed: float, dh: float) -> int:
-    """``XHEAD`` when the pump cannot deliver the head gain ``dh``, else ``OPEN``."""
-    h = BIG if ptype == CONST_HP else speed * speed * hmax
+def pump_status(ptype: int, hmax: float, speed: float, dh: float, q: float) -> int:
+    """``XHEAD`` when the pump cannot deliver the head gain ``dh``, else ``OPEN``.
+
+    A constant-power pump whose flow ``q`` has fallen below ``TINY`` is ``TEMPCLOSED``
+    (EPANET 2.3: its head would be unbounded).
+
+    Examples
+    --------
+    >>> pump_status(0, 1e10, 1.0, 50.0, 0.0)  # constant power, no flow: temporarily closed
+    1
+    """
+    if ptype == CONST_HP:
+        if q < TINY:
+            return TEMPCLOSED
+        h = BIG
+    else:
+        h = speed * speed * hmax
     if dh > h + HTOL:
         return XHEAD
     return OPEN
@@ -123,23 +137,21 @@ def fcv_status(s: int, q: float, setting: float, h1: float, h2: float) -> int:
 @njit(cache=True, error_model="numpy")
 def tank_status(s: int, ltype: int, q: float, h_tank: float, h_other: float, hmin: float, hmax: float,
                 tank_is_start: bool) -> int:
-    """Temporarily close a link that would fill a full tank or drain an empty one.
+    """Temporarily close a link that would fill a full tank or drain an empty one (EPANET 2.3).
 
-    ``q`` is the link flow out of the tank (positive leaving the tank).
+    ``q`` is the link flow out of the tank (positive leaving the tank). A tank is empty at its
+    minimum volume (head ``hmin``) and full at its maximum volume (head ``hmax``); any link,
+    pump or pipe, that would drain an empty tank or fill a full one is ``TEMPCLOSED``.
+
+    Examples
+    --------
+    >>> tank_status(3, 1, 0.5, 10.0, 10.0, 10.0, 100.0, True)  # empty tank, outflow: closed
+    1
     """
     if s <= CLOSED:
         return s
-    h = h_tank - h_other
-    if h_tank >= hmax - HTOL:
-        if ltype == PUMP:
-            if not tank_is_start:
-                s = TEMPCLOSED
-        elif cv_status(OPEN, h, q) == CLOSED:
-            s = TEMPCLOSED
-    if h_tank <= hmin + HTOL:
-        if ltype == PUMP:
-            if tank_is_start:
-                s = TEMPCLOSED
-        elif cv_status(CLOSED, h, q) == OPEN:
-            s = TEMPCLOSED
+    if h_tank >= hmax - 1.0e-6 and q < 0.0:
+        return TEMPCLOSED
+    if h_tank <= hmin + 1.0e-6 and q > 0.0:
+        return TEMPCLOSED
     return s
