@@ -97,6 +97,9 @@ def build_parser() -> argparse.ArgumentParser:
     info = sub.add_parser("info", help="what is in a network file: counts, CRS, couplings, problems")
     info.add_argument("path", help="network file (.inp, .m, *_net.tntp, .gpkg, folder) or 'sample_city'")
     info.set_defaults(func=_cmd_info)
+    from twin.scenario.cli_commands import add_commands
+
+    add_commands(sub)
     return parser
 
 
