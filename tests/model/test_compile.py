@@ -70,3 +70,10 @@ def test_compile_names_unknown_references(small_city):
     bad = small_city.with_table("demand", [dict(id="d", junction="J2", base_demand_m3s=0.001, pattern="NOPE")])
     with pytest.raises(NetworkError, match="demand 'd': pattern 'NOPE' does not exist"):
         compile_water(bad)
+
+
+def test_optional_references_may_all_be_missing(small_city):
+    # a pump without a speed pattern, in a network with no patterns at all
+    net = small_city.replace(tables={**small_city.tables, "pattern": None, "demand": None})
+    w = compile_water(net)
+    assert list(w.pump_speed_pattern) == [-1, -1, -1] and len(w.pattern_ids) == 0

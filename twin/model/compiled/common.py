@@ -39,7 +39,9 @@ def positions(values: pd.Series, lookup: dict[str, int] | pd.Index, what: str, k
     if bad.any():
         i = int(np.flatnonzero(bad)[0])
         raise NetworkError(f"{kind} {values.index[i]!r}: {what} {values.iloc[i]!r} does not exist")
-    out = np.where(missing, -1, found if pos is None else pos[np.maximum(found, 0)]).astype(np.int64)
+    out = np.full(len(values), -1, dtype=np.int64)
+    hit = ~missing
+    out[hit] = found[hit] if pos is None else pos[found[hit]]
     out.setflags(write=False)
     return out
 
