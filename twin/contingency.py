@@ -4,9 +4,11 @@ Every in-service line, transformer, MATPOWER branch and generator is taken out i
 screen estimates every post-outage branch flow with one rank-one LODF update per outage (and
 PTDF columns for generator outages); outages whose estimated loading reaches
 ``max_loading_percent - screening_margin_percent``, or that split an island, are verified with a
-full AC Newton-Raphson solve started from the base-case voltages (the base ``Ybus`` pattern is
-rebuilt with the outage, islands are searched again). Results are per contingency: loading,
-overloads, voltage violations, islanded (unserved) load.
+full AC Newton-Raphson solve started from the base-case voltages. Every AC solve reuses the base
+``Ybus`` pattern (the outaged branch leaves explicit zeros) and one Jacobian pattern over all
+buses with its symbolic LU: bus kinds changed by the outage (PV -> PQ, a new reference) and
+islands left without a source are pinned rows, not a new analysis. Results are per contingency:
+loading, overloads, voltage violations, islanded (unserved) load.
 """
 
 from __future__ import annotations
@@ -23,7 +25,8 @@ from twin.results import Variable, make_dataset, provenance
 from twin.solvers.grid.build import BRANCH_KINDS, PowerFlowCase, with_outage
 from twin.solvers.grid.dc import dc_matrices, dc_solution, lodf, ptdf
 from twin.solvers.grid.newton import JacobianPattern, newton_raphson
-from twin.solvers.grid.ybus import branch_flows
+from twin.solvers.grid.topology import energised_buses, islands
+from twin.solvers.grid.ybus import branch_loading
 
 __all__ = ["contingencies"]
 
@@ -138,20 +141,29 @@ def _verify(g: Any, case: PowerFlowCase, v_base: np.ndarray, kind: str, i: int, 
 
 
 class _FastVerifier:
-    """AC verification of outages that keep the base topology's islands and bus kinds.
+    """AC verification of every outage on the base ``Ybus`` pattern and one symbolic LU.
 
     A branch outage subtracts the branch's four terms from a copy of the base ``Ybus`` data (the
-    pattern stays, with explicit zeros), so the base Jacobian pattern and its symbolic LU serve
-    every such outage: each solve is a few numeric refactorizations from the base voltages.
-    Metrics are computed straight from the voltages (no result tables).
+    pattern stays, with explicit zeros); a generator outage changes the injections and the bus
+    kinds (PV -> PQ, or a new reference). The Jacobian pattern covers an angle and a magnitude at
+    every bus (:meth:`JacobianPattern.build` with ``full``): unknowns fixed by the outage's bus
+    kinds, including every bus of an island left without a source, are pinned, so all outages
+    share the base pattern and its symbolic LU and each solve is a few numeric refactorizations
+    from the base voltages. Metrics are computed straight from the voltages (no result tables).
     """
 
     def __init__(self, g: Any, case: PowerFlowCase, v_base: np.ndarray, tol: float, max_it: int, limit: float,
                  vmin: np.ndarray, vmax: np.ndarray) -> None:
         self.g, self.case, self.v_base, self.tol, self.max_it = g, case, v_base, tol, max_it
         self.limit, self.vmin, self.vmax = limit, vmin, vmax
-        self.pattern = JacobianPattern.build(case.ybus, case.kind)
+        self.pattern = JacobianPattern.build(case.ybus, case.kind, full=True)
         self.sbus = case.sbus()
+        self.sbus_all = self.sbus  # outages only de-energise more buses: zero those per outage
+        gen = case.elements["generator"]
+        self.ok = (case.branch_on if case.branch_ok is None else case.branch_ok).copy()
+        self.bus_ok = case.energised if case.bus_ok is None else case.bus_ok
+        self.labels = islands(case.n_bus, case.f[self.ok], case.t[self.ok])[1]
+        self.raw_kind = self._raw_kind(gen["on"])
         y = case.ybus
         f, t = case.f, case.t
         self.pos = np.stack([_csr_positions(y, f, f), _csr_positions(y, f, t), _csr_positions(y, t, f),
@@ -167,39 +179,61 @@ class _FastVerifier:
         with np.errstate(divide="ignore"):
             self.rate = np.where(br.rate_a_mva > 0, 100.0 / np.where(br.rate_a_mva > 0, br.rate_a_mva, 1.0), np.nan)
         self.kv_f, self.kv_t = case.base_kv[f] * np.sqrt(3), case.base_kv[t] * np.sqrt(3)
-        ld = case.elements["load"]
-        self.unserved = float(np.sum(ld["s"].real[ld["on"] & ~case.energised[ld["bus"]]]))
-        self.lit = case.energised[case.bus_map]
+        self.rate_all = np.zeros(n)
+        self.rate_all[sl["branch"]] = self.rate
 
-    def branch(self, row: int) -> dict[str, Any]:
+    def _raw_kind(self, gen_on: np.ndarray) -> np.ndarray:
+        """Bus kinds from the sources before island analysis (as :func:`with_outage`)."""
+        gen, ext = self.case.elements["generator"], self.case.elements["external_grid"]
+        kind = np.zeros(self.case.n_bus, dtype=np.int64)
+        ctrl = gen_on & (gen["kind"] > 0)
+        np.maximum.at(kind, gen["bus"][ctrl], gen["kind"][ctrl])
+        kind[ext["bus"][ext["on"]]] = 2
+        return kind
+
+    def outage(self, kind: str, i: int, island: bool) -> dict[str, Any]:
+        """AC solve and metrics of one outage (``island``: the branch may split an island)."""
         c = self.case
-        data = c.ybus.data.copy()
-        data[self.pos[:, row]] -= np.array([c.y[0][row], c.y[1][row], c.y[2][row], c.y[3][row]])
-        ybus = sp.csr_matrix((data, c.ybus.indices, c.ybus.indptr), shape=c.ybus.shape)
-        on = c.branch_on.copy()
-        on[row] = False
-        res = newton_raphson(ybus, self.sbus, self.v_base, c.kind, tol=self.tol, max_iteration=self.max_it,
-                             pattern=self.pattern)
+        ybus, sbus, energised, bus_kind, ok = c.ybus, self.sbus, c.energised, c.kind, self.ok
+        if kind == "generator":
+            gen = c.elements["generator"]
+            gen_on = gen["on"].copy()
+            gen_on[i] = False
+            energised, bus_kind, _ = energised_buses(c.n_bus, c.f, c.t, self._raw_kind(gen_on), self.bus_ok,
+                                                     labels=self.labels)
+            sbus = self.sbus_all.copy()
+            sbus[gen["bus"][i]] -= gen["s"][i] / c.base_mva
+            sbus[~energised] = 0.0
+        else:
+            row = c.slices[kind].start + i
+            data = c.ybus.data.copy()
+            np.subtract.at(data, self.pos[:, row], np.array([c.y[0][row], c.y[1][row], c.y[2][row], c.y[3][row]]))
+            ybus = sp.csr_matrix((data, c.ybus.indices, c.ybus.indptr), shape=c.ybus.shape)
+            ok = ok.copy()
+            ok[row] = False
+            if island:
+                energised, bus_kind, _ = energised_buses(c.n_bus, c.f[ok], c.t[ok], self.raw_kind, self.bus_ok)
+                if not np.array_equal(energised, c.energised):
+                    sbus = np.where(energised, self.sbus_all, 0.0)
+        v0 = self.v_base.copy()
+        res = newton_raphson(ybus, sbus, v0, bus_kind, tol=self.tol, max_iteration=self.max_it, pattern=self.pattern)
+        if not res.converged and kind != "generator" and not island:  # the DC screen missed a split
+            return self.outage(kind, i, True)
         out: dict[str, Any] = {"converged": res.converged, "iterations": res.iterations}
         if res.converged:
-            out.update(self.metrics(res.v, on))
+            v = np.where(energised, res.v, 0.0)
+            out.update(self.metrics(v, ok & energised[c.f], energised))
         return out
 
-    def metrics(self, v: np.ndarray, on: np.ndarray) -> dict[str, Any]:
-        """As :func:`_metrics`, from the voltages and the in-service branches."""
+    def metrics(self, v: np.ndarray, on: np.ndarray, energised: np.ndarray) -> dict[str, Any]:
+        """As :func:`_metrics`, from the voltages, the in-service branches and the energised buses."""
         c = self.case
-        sf, st = branch_flows(v, c.f, c.t, *c.y)
-        sf, st = np.where(on, sf, 0.0) * c.base_mva, np.where(on, st, 0.0) * c.base_mva
-        af, at = np.abs(sf), np.abs(st)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            i_f = np.nan_to_num(np.where(on, af / (np.abs(v[c.f]) * self.kv_f), 0.0))
-            i_t = np.nan_to_num(np.where(on, at / (np.abs(v[c.t]) * self.kv_t), 0.0))
-        load = np.maximum(i_f * self.a_f, i_t * self.a_t) * self.c
-        bs = c.slices["branch"]
-        load[bs] = np.maximum(af[bs], at[bs]) * self.rate
-        load = np.nan_to_num(load)
-        vm = np.where(self.lit, np.abs(v[c.bus_map]), np.nan)
-        lit = self.lit
+        load = np.empty(len(c.f))
+        branch_loading(v, c.f, c.t, *c.y, on, c.base_mva, self.kv_f, self.kv_t, self.a_f, self.a_t, self.c,
+                       self.rate_all, c.slices["branch"].start, load)
+        lit = energised[c.bus_map]
+        vm = np.where(lit, np.abs(v[c.bus_map]), np.nan)
+        ld = c.elements["load"]
         worst = int(np.argmax(load)) if len(load) else -1
         return {
             "max_loading_percent": float(load.max(initial=0.0)),
@@ -208,7 +242,7 @@ class _FastVerifier:
             "min_vm_pu": float(vm[lit].min()) if lit.any() else np.nan,
             "max_vm_pu": float(vm[lit].max()) if lit.any() else np.nan,
             "n_voltage_violations": int(np.sum(lit & ((vm < self.vmin - 1e-9) | (vm > self.vmax + 1e-9)))),
-            "unserved_mw": self.unserved,
+            "unserved_mw": float(np.sum(ld["s"].real[ld["on"] & ~energised[ld["bus"]]])),
         }
 
 
@@ -221,14 +255,6 @@ def _csr_positions(a: sp.csr_matrix, rows: np.ndarray, cols: np.ndarray) -> np.n
         if p < hi and a.indices[p] == j:
             out[k] = p
     return out
-
-
-def _fast_branch_outage(case: PowerFlowCase, kind: str, i: int, island: bool) -> bool:
-    """Whether the outage of stacked branch ``kind:i`` can use the base topology (no island split)."""
-    if kind == "generator" or island:
-        return False
-    row = case.slices[kind].start + i
-    return bool(case.branch_on[row]) and case.f[row] != case.t[row]
 
 
 def contingencies(network: Network, *, elements: Sequence[str] = _KINDS, max_loading_percent: float = 100.0,
@@ -288,10 +314,11 @@ def contingencies(network: Network, *, elements: Sequence[str] = _KINDS, max_loa
     for j, (k, i) in enumerate(outages):
         if not todo[j]:
             rows.append({})
-        elif _fast_branch_outage(case, k, i, bool(island[j])):
-            rows.append(fast.branch(case.slices[k].start + i))
         else:
-            rows.append(_verify(g, case, base.v, k, i, tol, max_iteration, max_loading_percent, vmin, vmax))
+            row = fast.outage(k, i, bool(island[j]))
+            if not row["converged"]:  # confirm with a solve on the rebuilt case
+                row = _verify(g, case, base.v, k, i, tol, max_iteration, max_loading_percent, vmin, vmax)
+            rows.append(row)
     ids = [f"{k}:{getattr(g, k).ids[i]}" for k, i in outages]
     return _dataset(network, outages, ids, dc_load, island, todo, rows, max_loading_percent, threshold)
 

@@ -87,3 +87,42 @@ def test_critical_subset(case118) -> None:
     assert chosen.sum() < crit.sizes["contingency"]
     assert (crit.dc_max_loading_percent.values[chosen & ~crit.islanding.values] >= 100).all()
     assert np.isnan(crit.max_loading_percent.values[~chosen]).all()
+
+
+@pytest.fixture(scope="module")
+def case1354():
+    return read_matpower(DATA / "case1354pegase.m")
+
+
+def _check_sample(res, net, n_sample: int) -> None:
+    chosen = res.contingency.values[res.verified.values]
+    assert len(chosen) >= n_sample
+    rng = np.random.default_rng(4)
+    for cid in rng.choice(chosen, n_sample, replace=False):
+        row = res.sel(contingency=cid)
+        ref = _brute(net, cid)
+        assert bool(row.converged), cid
+        assert float(row.max_loading_percent) == pytest.approx(_max_loading(ref), abs=1e-4), cid
+        vm = ref.vm_pu.values
+        assert float(row.min_vm_pu) == pytest.approx(np.nanmin(vm), abs=1e-6), cid
+        assert float(row.max_vm_pu) == pytest.approx(np.nanmax(vm), abs=1e-6), cid
+        assert float(row.unserved_mw) == pytest.approx(ref.attrs["unserved_mw"], abs=1e-9), cid
+
+
+def test_islanding_outages_on_case1354pegase(case1354) -> None:
+    """Bridge outages (solved on the base pattern, dead islands pinned) against full re-solves."""
+    from twin.contingency import contingencies
+
+    res = contingencies(case1354, elements=("branch",), verify="critical", max_loading_percent=1e9)
+    assert (res.verified.values == res.islanding.values).all() and res.converged.values[res.verified.values].all()
+    assert float(res.unserved_mw.max()) > 0
+    _check_sample(res, case1354, 10)
+
+
+def test_generator_outages_on_case1354pegase(case1354) -> None:
+    """Generator outages (PV -> PQ on the base pattern) against full re-solves."""
+    from twin.contingency import contingencies
+
+    res = contingencies(case1354, elements=("generator",), verify="all")
+    assert res.converged.all()
+    _check_sample(res, case1354, 10)

@@ -101,7 +101,7 @@ def compile_grid(net: "Network") -> GridArrays:
     """
     t = net.tables
     bus = t["bus"]
-    lookup = {b: i for i, b in enumerate(bus.index)}
+    lookup = pd.Index(bus.index)
     elements = {kind: _element(t[kind], kind, cols, lookup) for kind, cols in _FIELDS.items()}
     sw = t["switch"]
     et_code = sw.et.map({"b": 0, "l": 1, "t": 2}).to_numpy()
@@ -109,8 +109,7 @@ def compile_grid(net: "Network") -> GridArrays:
     for code, kind in ((0, "bus"), (1, "line"), (2, "transformer")):
         mask = et_code == code
         if mask.any():
-            table_lookup = {x: i for i, x in enumerate(t[kind].index)}
-            target[mask] = positions(sw.element[mask], table_lookup, "element", "switch")
+            target[mask] = positions(sw.element[mask], pd.Index(t[kind].index), "element", "switch")
     settings = net.settings.get("grid", {})
     return GridArrays(
         base_mva=float(settings.get("base_mva", 1.0)),
@@ -130,7 +129,7 @@ def compile_grid(net: "Network") -> GridArrays:
     )
 
 
-def _element(table: pd.DataFrame, kind: str, cols: tuple[str, ...], lookup: dict[str, int]) -> ElementArrays:
+def _element(table: pd.DataFrame, kind: str, cols: tuple[str, ...], lookup: pd.Index) -> ElementArrays:
     columns = {}
     for c in cols:
         if c in _BUS_REFS:

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
+import pandas as pd
 
 from twin.errors import NetworkError
 from twin.model.compiled.common import csr, frozen, ids, positions
@@ -72,8 +73,8 @@ def compile_traffic(net: "Network") -> TrafficArrays:
     """
     t = net.tables
     nodes, links, zones, trips = t["node"], t["link"], t["zone"], t["trips"]
-    node_pos = {n: i for i, n in enumerate(nodes.index)}
-    zone_pos = {z: i for i, z in enumerate(zones.index)}
+    node_pos = pd.Index(nodes.index)
+    zone_pos = pd.Index(zones.index)
     tail = positions(links.from_node, node_pos, "from_node", "link")
     head = positions(links.to_node, node_pos, "to_node", "link")
     out_indptr, out_links = csr(tail, len(nodes))

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
+import pandas as pd
 
 from twin.errors import NetworkError
 from twin.model.compiled.common import csr, frozen, ids, positions, series_csr
@@ -104,13 +105,13 @@ def compile_water(net: "Network") -> WaterArrays:
     node_index = j.index.append(r.index).append(k.index)
     if node_index.has_duplicates:
         raise NetworkError(f"water node id {node_index[node_index.duplicated()][0]!r} is used twice")
-    node_pos = {n: i for i, n in enumerate(node_index)}
+    node_pos = pd.Index(node_index)
     n_j, n_r, n_k = len(j), len(r), len(k)
     n = n_j + n_r + n_k
     patterns = list(dict.fromkeys(t["pattern"]["pattern"])) if len(t["pattern"]) else []
     curves = list(dict.fromkeys(t["curve"]["curve"])) if len(t["curve"]) else []
-    pat = {p: i for i, p in enumerate(patterns)}
-    cur = {c: i for i, c in enumerate(curves)}
+    pat = pd.Index(patterns, dtype=object)
+    cur = pd.Index(curves, dtype=object)
 
     def per_node(parts: tuple[np.ndarray, np.ndarray, np.ndarray]) -> np.ndarray:
         return frozen(np.concatenate(parts))
@@ -148,7 +149,7 @@ def compile_water(net: "Network") -> WaterArrays:
     )
 
 
-def _links(net: "Network", node_pos: dict[str, int], pat: dict[str, int], cur: dict[str, int]) -> dict:
+def _links(net: "Network", node_pos: pd.Index, pat: pd.Index, cur: pd.Index) -> dict:
     t = net.tables
     p, u, v = t["pipe"], t["pump"], t["valve"]
     n_p, n_u, n_v = len(p), len(u), len(v)

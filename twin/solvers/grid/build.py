@@ -70,7 +70,8 @@ class PowerFlowCase:
 def _bus_codes(bus_type: np.ndarray | None, n: int) -> np.ndarray:
     if bus_type is None:
         return np.zeros(n, dtype=np.int64)
-    return np.array([_TYPE_CODES.get(str(x).upper(), 0) for x in bus_type], dtype=np.int64)
+    names, inverse = np.unique(np.asarray(bus_type).astype(str), return_inverse=True)
+    return np.array([_TYPE_CODES.get(x.upper(), 0) for x in names], dtype=np.int64)[inverse.ravel()]
 
 
 def _branch_ends(g: Any, bus_map: np.ndarray, n_fused: int, base_kv: np.ndarray

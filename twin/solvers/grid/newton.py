@@ -96,20 +96,40 @@ def _pattern(indptr, indices, va_pos, vm_pos, n_va, n_vm):  # pragma: no cover -
 
 
 @njit(cache=True)
-def _fill(indptr, indices, data, v, va_pos, vm_pos, n_va, jp, out):  # pragma: no cover - numba
+def _fill(indptr, indices, data, v, va_pos, vm_pos, n_va, jp, kind, out):  # pragma: no cover - numba
+    """Jacobian values in the pattern's CSR order.
+
+    An unknown of the pattern whose bus ``kind`` fixes it (angle at REF / de-energised buses,
+    magnitude at PV / REF / de-energised buses) is pinned: its row is an identity row and its
+    column is zero elsewhere, so one pattern serves every set of bus kinds.
+    """
+    unit_v = np.empty(len(v), dtype=np.complex128)
+    for i in range(len(v)):
+        a = abs(v[i])
+        unit_v[i] = v[i] / a if a > 0 else 0j
     for i in range(len(indptr) - 1):
         if va_pos[i] < 0:
             continue
         vi = v[i]
-        cur = 0j
-        for k in range(indptr[i], indptr[i + 1]):
-            cur += data[k] * v[indices[k]]
+        ra = kind[i] <= 1
         pq_row = vm_pos[i] >= 0
+        rm = pq_row and kind[i] == 0
+        cur = 0j
+        if ra:
+            for k in range(indptr[i], indptr[i + 1]):
+                cur += data[k] * v[indices[k]]
         p = jp[va_pos[i]]
         q = jp[n_va + vm_pos[i]] if pq_row else 0
         for k in range(indptr[i], indptr[i + 1]):  # d/dVa
             j = indices[k]
             if va_pos[j] < 0:
+                continue
+            if kind[j] > 1 or not ra:
+                out[p] = 1.0 if j == i and kind[j] > 1 else 0.0
+                p += 1
+                if pq_row:
+                    out[q] = 0.0
+                    q += 1
                 continue
             if j == i:
                 ds = 1j * vi * np.conj(cur - data[k] * vi)
@@ -118,20 +138,27 @@ def _fill(indptr, indices, data, v, va_pos, vm_pos, n_va, jp, out):  # pragma: n
             out[p] = ds.real
             p += 1
             if pq_row:
-                out[q] = ds.imag
+                out[q] = ds.imag if rm else 0.0
                 q += 1
         for k in range(indptr[i], indptr[i + 1]):  # d/dVm
             j = indices[k]
             if vm_pos[j] < 0:
                 continue
-            unit = v[j] / abs(v[j])
+            if kind[j] != 0 or not ra:
+                out[p] = 0.0
+                p += 1
+                if pq_row:
+                    out[q] = 1.0 if j == i and kind[j] != 0 else 0.0
+                    q += 1
+                continue
+            unit = unit_v[j]
             ds = vi * np.conj(data[k] * unit)
             if j == i:
                 ds += np.conj(cur) * unit
             out[p] = ds.real
             p += 1
             if pq_row:
-                out[q] = ds.imag
+                out[q] = ds.imag if rm else 0.0
                 q += 1
 
 
@@ -151,15 +178,22 @@ class JacobianPattern:
     vm_pos: np.ndarray
     n_va: int
     n_vm: int
+    kind: np.ndarray | None = None
     lu: list = field(default_factory=list, repr=False)
 
     @classmethod
-    def build(cls, ybus: sp.csr_matrix, kind: np.ndarray) -> "JacobianPattern":
-        """Pattern for ``ybus`` (CSR, sorted, full diagonal) and bus kinds (0 PQ, 1 PV, 2 REF, 3 off)."""
-        va_pos, vm_pos = unknown_positions(kind)
+    def build(cls, ybus: sp.csr_matrix, kind: np.ndarray, *, full: bool = False) -> "JacobianPattern":
+        """Pattern for ``ybus`` (CSR, sorted, full diagonal) and bus kinds (0 PQ, 1 PV, 2 REF, 3 off).
+
+        With ``full``, every bus has an angle and a magnitude unknown; those that ``kind`` fixes
+        are pinned (identity rows), so the pattern and its symbolic LU serve any later bus kinds
+        (generator outages, de-energised islands) on the same ``Ybus`` pattern.
+        """
+        kind = np.asarray(kind, dtype=np.int64)
+        va_pos, vm_pos = unknown_positions(np.zeros_like(kind) if full else kind)
         n_va, n_vm = int((va_pos >= 0).sum()), int((vm_pos >= 0).sum())
         jp, ji = _pattern(ybus.indptr.astype(np.int64), ybus.indices.astype(np.int64), va_pos, vm_pos, n_va, n_vm)
-        return cls(jp, ji, va_pos, vm_pos, n_va, n_vm)
+        return cls(jp, ji, va_pos, vm_pos, n_va, n_vm, kind)
 
     @property
     def size(self) -> int:
@@ -167,7 +201,8 @@ class JacobianPattern:
         return self.n_va + self.n_vm
 
 
-def jacobian(ybus: sp.csr_matrix, v: np.ndarray, pattern: JacobianPattern) -> sp.csr_matrix:
+def jacobian(ybus: sp.csr_matrix, v: np.ndarray, pattern: JacobianPattern, kind: np.ndarray | None = None
+             ) -> sp.csr_matrix:
     """Power-flow Jacobian ``d[P; Q]/d[Va; Vm]`` at voltages ``v`` (CSR).
 
     Examples
@@ -179,17 +214,28 @@ def jacobian(ybus: sp.csr_matrix, v: np.ndarray, pattern: JacobianPattern) -> sp
     """
     data = np.empty(len(pattern.indices))
     _fill(ybus.indptr.astype(np.int64), ybus.indices.astype(np.int64), ybus.data, v, pattern.va_pos,
-          pattern.vm_pos, pattern.n_va, pattern.indptr, data)
+          pattern.vm_pos, pattern.n_va, pattern.indptr, _kinds(pattern, kind), data)
     return sp.csr_matrix((data, pattern.indices, pattern.indptr), shape=(pattern.size, pattern.size))
 
 
-def mismatch(ybus: sp.csr_matrix, v: np.ndarray, sbus: np.ndarray, pattern: JacobianPattern) -> np.ndarray:
-    """Mismatch vector ``[dP(non-ref); dQ(PQ)]`` in p.u. (injection computed minus specified)."""
+def _kinds(pattern: JacobianPattern, kind: np.ndarray | None) -> np.ndarray:
+    """Bus kinds that decide the pinned unknowns (default: the pattern's own)."""
+    if kind is None:
+        kind = pattern.kind if pattern.kind is not None else np.where(pattern.va_pos < 0, 2, np.where(
+            pattern.vm_pos < 0, 1, 0))
+    return np.ascontiguousarray(kind, dtype=np.int64)
+
+
+def mismatch(ybus: sp.csr_matrix, v: np.ndarray, sbus: np.ndarray, pattern: JacobianPattern,
+             kind: np.ndarray | None = None) -> np.ndarray:
+    """Mismatch vector ``[dP(non-ref); dQ(PQ)]`` in p.u. (injection computed minus specified; 0 if pinned)."""
+    kind = _kinds(pattern, kind)
     mis = v * np.conj(ybus @ v) - sbus
-    out = np.empty(pattern.size)
+    out = np.zeros(pattern.size)
     va, vm = pattern.va_pos, pattern.vm_pos
-    out[va[va >= 0]] = mis.real[va >= 0]
-    out[pattern.n_va + vm[vm >= 0]] = mis.imag[vm >= 0]
+    sa, sm = (va >= 0) & (kind <= 1), (vm >= 0) & (kind == 0)
+    out[va[sa]] = mis.real[sa]
+    out[pattern.n_va + vm[sm]] = mis.imag[sm]
     return out
 
 
@@ -204,11 +250,16 @@ def _lu_solve(jac: sp.csr_matrix, rhs: np.ndarray) -> np.ndarray | None:
 
 
 @njit(cache=True)
-def _mismatch_into(indptr, indices, data, v, sbus, va_pos, vm_pos, n_va, out):  # pragma: no cover - numba
-    """``out`` = [dP(non-ref); dQ(PQ)]; returns its infinity norm (NaN-propagating)."""
+def _mismatch_into(indptr, indices, data, v, sbus, va_pos, vm_pos, n_va, kind, out):  # pragma: no cover - numba
+    """``out`` = [dP(non-ref); dQ(PQ)] (0 at pinned unknowns); returns its infinity norm (NaN-propagating)."""
     norm = 0.0
     for i in range(len(indptr) - 1):
         if va_pos[i] < 0:
+            continue
+        if kind[i] > 1:
+            out[va_pos[i]] = 0.0
+            if vm_pos[i] >= 0:
+                out[n_va + vm_pos[i]] = 0.0
             continue
         cur = 0j
         for k in range(indptr[i], indptr[i + 1]):
@@ -218,7 +269,9 @@ def _mismatch_into(indptr, indices, data, v, sbus, va_pos, vm_pos, n_va, out):  
         a = abs(mis.real)
         if a > norm or a != a:
             norm = a
-        if vm_pos[i] >= 0:
+        if vm_pos[i] >= 0 and kind[i] != 0:
+            out[n_va + vm_pos[i]] = 0.0
+        elif vm_pos[i] >= 0:
             out[n_va + vm_pos[i]] = mis.imag
             a = abs(mis.imag)
             if a > norm or a != a:
@@ -227,13 +280,14 @@ def _mismatch_into(indptr, indices, data, v, sbus, va_pos, vm_pos, n_va, out):  
 
 
 @njit(cache=True)
-def _apply_step(v, dx, va_pos, vm_pos, n_va):  # pragma: no cover - numba
-    """Polar update ``x -= dx``; False when the step is not finite."""
+def _apply_step(v, dx, va_pos, vm_pos, n_va, kind):  # pragma: no cover - numba
+    """Polar update ``x -= dx`` of the unpinned unknowns; False when the step is not finite."""
     for k in range(len(dx)):
         if not np.isfinite(dx[k]):
             return False
     for i in range(len(v)):
-        a, m = va_pos[i], vm_pos[i]
+        a = va_pos[i] if kind[i] <= 1 else -1
+        m = vm_pos[i] if kind[i] == 0 else -1
         if a < 0 and m < 0:
             continue
         va = np.angle(v[i])
@@ -247,24 +301,24 @@ def _apply_step(v, dx, va_pos, vm_pos, n_va):  # pragma: no cover - numba
 
 
 @njit(cache=True)
-def _newton_kernel(yp, yi, yx, sbus, v, va_pos, vm_pos, n_va, jp, jx, f, dx, prow, qcol, bmap, bp, bi, bx,
+def _newton_kernel(yp, yi, yx, sbus, v, va_pos, vm_pos, n_va, kind, jp, jx, f, dx, prow, qcol, bmap, bp, bi, bx,
                    lp, li, lx, up, ui, ux, ud, work, yw, tol, it, max_it):  # pragma: no cover - numba
     """Newton iterations with refactorization on a fixed symbolic LU.
 
     Returns (status, iterations, norm); status -1 asks the caller for a new analysis (a pivot failed).
     """
-    norm = _mismatch_into(yp, yi, yx, v, sbus, va_pos, vm_pos, n_va, f)
+    norm = _mismatch_into(yp, yi, yx, v, sbus, va_pos, vm_pos, n_va, kind, f)
     while norm >= tol and it < max_it:
-        _fill(yp, yi, yx, v, va_pos, vm_pos, n_va, jp, jx)
+        _fill(yp, yi, yx, v, va_pos, vm_pos, n_va, jp, kind, jx)
         for k in range(len(bmap)):
             bx[k] = jx[bmap[k]]
         if _refactor(len(ud), bp, bi, bx, lp, li, lx, up, ui, ux, ud, work) >= 0:
             return -1, it, norm
         it += 1
         _lu_solve_kernel(len(ud), lp, li, lx, up, ui, ux, ud, prow, qcol, f, yw, dx)
-        if not _apply_step(v, dx, va_pos, vm_pos, n_va):
+        if not _apply_step(v, dx, va_pos, vm_pos, n_va, kind):
             return SINGULAR, it, norm
-        norm = _mismatch_into(yp, yi, yx, v, sbus, va_pos, vm_pos, n_va, f)
+        norm = _mismatch_into(yp, yi, yx, v, sbus, va_pos, vm_pos, n_va, kind, f)
         if not np.isfinite(norm):
             return DIVERGED, it, norm
     return (CONVERGED if norm < tol else MAX_ITERATIONS), it, norm
@@ -295,7 +349,8 @@ def newton_raphson(ybus: sp.csr_matrix, sbus: np.ndarray, v0: np.ndarray, kind: 
         Maximum number of Newton iterations.
     pattern : JacobianPattern, optional
         Precomputed Jacobian pattern for this ``ybus`` pattern and ``kind`` (reused across calls,
-        with its symbolic LU).
+        with its symbolic LU). A ``full`` pattern (:meth:`JacobianPattern.build`) accepts any
+        ``kind``: the unknowns it fixes are pinned.
 
     Returns
     -------
@@ -309,6 +364,7 @@ def newton_raphson(ybus: sp.csr_matrix, sbus: np.ndarray, v0: np.ndarray, kind: 
     (True, 0.9987)
     """
     pattern = pattern or JacobianPattern.build(ybus, kind)
+    kind = np.ascontiguousarray(kind, dtype=np.int64)
     v = np.array(v0, dtype=complex)
     yp, yi = ybus.indptr.astype(np.int64), ybus.indices.astype(np.int64)
     yx = np.ascontiguousarray(ybus.data, dtype=complex)
@@ -316,51 +372,77 @@ def newton_raphson(ybus: sp.csr_matrix, sbus: np.ndarray, v0: np.ndarray, kind: 
     n = pattern.size
     f, dx, jx = np.empty(n), np.empty(n), np.empty(len(pattern.indices))
     it = 0
-    fresh = False  # the symbolic LU was just computed from the current Jacobian
+    fresh = 0  # 1: a bus-ordered analysis, 2: a SuperLU analysis was just computed
     while True:
         lu = pattern.lu[0] if pattern.lu else None
         if lu is not None:
             status, it, norm = _newton_kernel(
-                yp, yi, yx, sbus, v, pattern.va_pos, pattern.vm_pos, pattern.n_va, pattern.indptr, jx, f, dx,
+                yp, yi, yx, sbus, v, pattern.va_pos, pattern.vm_pos, pattern.n_va, kind, pattern.indptr, jx, f, dx,
                 lu.prow, lu.qcol, lu.bmap, lu.bp, lu.bi, lu.bx, lu.lp, lu.li, lu.lx, lu.up, lu.ui, lu.ux, lu.ud,
                 lu.work, lu.y, tol, it, max_iteration)
             if status >= 0:
                 return NewtonResult(v, int(status), int(it), float(norm))
-            if fresh:  # a pivot of the new analysis failed at once: one SuperLU step with fresh pivoting
-                return _superlu_steps(ybus, sbus, v, pattern, tol, max_iteration, it)
+            if fresh == 2:  # a pivot of the new analysis failed at once: one SuperLU step with fresh pivoting
+                return _superlu_steps(ybus, sbus, v, pattern, kind, tol, max_iteration, it)
         else:
-            norm = _mismatch_into(yp, yi, yx, v, sbus, pattern.va_pos, pattern.vm_pos, pattern.n_va, f)
+            norm = _mismatch_into(yp, yi, yx, v, sbus, pattern.va_pos, pattern.vm_pos, pattern.n_va, kind, f)
             if not (norm >= tol and it < max_iteration):
                 return NewtonResult(v, CONVERGED if norm < tol else MAX_ITERATIONS, it, float(norm))
-        new = SymbolicLU.analyse(jacobian(ybus, v, pattern))
+        new = _bus_ordered_lu(ybus, pattern) if fresh == 0 else None
+        fresh = 1
         if new is None:
-            return NewtonResult(v, SINGULAR, it + 1, float(norm))
+            new = SymbolicLU.analyse(jacobian(ybus, v, pattern, kind))
+            fresh = 2
+            if new is None:
+                return NewtonResult(v, SINGULAR, it + 1, float(norm))
         pattern.lu[:] = [new]
-        fresh = True
 
 
-def _superlu_steps(ybus: sp.csr_matrix, sbus: np.ndarray, v: np.ndarray, pattern: JacobianPattern, tol: float,
-                   max_iteration: int, it: int) -> NewtonResult:
+def _bus_ordered_lu(ybus: sp.csr_matrix, pattern: JacobianPattern) -> SymbolicLU | None:
+    """Symbolic LU of the Jacobian from a minimum-degree ordering of the bus graph (each bus's
+    angle, then magnitude), with diagonal pivots: the ordering works on the n x n ``Ybus``
+    pattern instead of the ~2n x 2n Jacobian, and no numeric factorization is needed."""
+    n = ybus.shape[0]
+    if n < 2:
+        return None
+    lap = sp.csr_matrix((np.full(len(ybus.indices), -1.0), ybus.indices, ybus.indptr), shape=(n, n))
+    lap = (lap + sp.diags(np.asarray(np.abs(lap).sum(axis=1)).ravel() + 2.0)).tocsc()
+    try:
+        perm = splu(lap, permc_spec="MMD_AT_PLUS_A", diag_pivot_thresh=0.0,
+                    options={"SymmetricMode": True}).perm_c
+    except RuntimeError:
+        return None
+    bus_order = np.argsort(perm)
+    va, vm = pattern.va_pos[bus_order], pattern.vm_pos[bus_order]
+    rows = np.stack([va, np.where(vm >= 0, pattern.n_va + vm, -1)], axis=1).ravel()
+    order = rows[rows >= 0]
+    a = sp.csr_matrix((np.ones(len(pattern.indices)), pattern.indices, pattern.indptr),
+                      shape=(pattern.size, pattern.size))
+    return SymbolicLU.ordered(a, order)
+
+
+def _superlu_steps(ybus: sp.csr_matrix, sbus: np.ndarray, v: np.ndarray, pattern: JacobianPattern,
+                   kind: np.ndarray, tol: float, max_iteration: int, it: int) -> NewtonResult:
     """Newton iterations factoring each Jacobian afresh with SuperLU (fallback)."""
-    f = mismatch(ybus, v, sbus, pattern)
+    f = mismatch(ybus, v, sbus, pattern, kind)
     norm = float(np.max(np.abs(f))) if f.size else 0.0
     while norm >= tol and it < max_iteration:
         it += 1
-        dx = _lu_solve(jacobian(ybus, v, pattern), f)
+        dx = _lu_solve(jacobian(ybus, v, pattern, kind), f)
         if dx is None or not np.all(np.isfinite(dx)):
             return NewtonResult(v, SINGULAR, it, norm)
-        v = _update(v, dx, pattern)
-        f = mismatch(ybus, v, sbus, pattern)
+        v = _update(v, dx, pattern, kind)
+        f = mismatch(ybus, v, sbus, pattern, kind)
         norm = float(np.max(np.abs(f))) if f.size else 0.0
         if not np.isfinite(norm):
             return NewtonResult(v, DIVERGED, it, norm)
     return NewtonResult(v, CONVERGED if norm < tol else MAX_ITERATIONS, it, norm)
 
 
-def _update(v: np.ndarray, dx: np.ndarray, pattern: JacobianPattern) -> np.ndarray:
-    """Apply a Newton step ``x -= dx`` to the polar voltages."""
+def _update(v: np.ndarray, dx: np.ndarray, pattern: JacobianPattern, kind: np.ndarray) -> np.ndarray:
+    """Apply a Newton step ``x -= dx`` to the polar voltages (pinned unknowns stay)."""
     va, vm = np.angle(v), np.abs(v)
-    sel_a, sel_m = pattern.va_pos >= 0, pattern.vm_pos >= 0
+    sel_a, sel_m = (pattern.va_pos >= 0) & (kind <= 1), (pattern.vm_pos >= 0) & (kind == 0)
     va[sel_a] -= dx[pattern.va_pos[sel_a]]
     vm[sel_m] -= dx[pattern.n_va + pattern.vm_pos[sel_m]]
     return vm * np.exp(1j * va)

@@ -212,6 +212,22 @@ class SymbolicLU:
             return None
         return cls(n, prow, qcol, b.data.astype(np.int64) - 1, bp, bi, lp, li, up, ui)
 
+    @classmethod
+    def ordered(cls, a: sp.csr_matrix, order: np.ndarray) -> "SymbolicLU | None":
+        """Symbolic LU of ``a`` for a given symmetric ordering with diagonal pivots (no numeric
+        analysis); None on a structural zero pivot. The first :meth:`factor` tells whether the
+        diagonal pivots are usable."""
+        n = a.shape[0]
+        order = np.asarray(order, dtype=np.int64)
+        tagged = sp.csr_matrix((np.arange(1, len(a.indices) + 1, dtype=float), a.indices, a.indptr), shape=(n, n))
+        b = tagged[order][:, order].tocsc()
+        b.sort_indices()
+        bp, bi = b.indptr.astype(np.int64), b.indices.astype(np.int64)
+        lp, li, up, ui, ok = _symbolic(n, bp, bi)
+        if not ok:
+            return None
+        return cls(n, order, order, b.data.astype(np.int64) - 1, bp, bi, lp, li, up, ui)
+
     def factor(self, data: np.ndarray) -> bool:
         """Refactor with new values (``data`` in the CSR order of the pattern); False if a pivot fails."""
         _gather(data, self.bmap, self.bx)

@@ -57,8 +57,8 @@ def islands(n_bus: int, f: np.ndarray, t: np.ndarray) -> tuple[int, np.ndarray]:
     return connected_components(graph, directed=False)
 
 
-def energised_buses(n_bus: int, f: np.ndarray, t: np.ndarray, kind: np.ndarray, bus_ok: np.ndarray
-                    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def energised_buses(n_bus: int, f: np.ndarray, t: np.ndarray, kind: np.ndarray, bus_ok: np.ndarray,
+                    labels: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Which buses are energised, and the bus kinds with one reference per sourced island.
 
     Parameters
@@ -71,6 +71,8 @@ def energised_buses(n_bus: int, f: np.ndarray, t: np.ndarray, kind: np.ndarray, 
         0 PQ, 1 PV (has a generator), 2 REF (has a slack source).
     bus_ok : ndarray of bool
         Bus is in service.
+    labels : ndarray of int, optional
+        Island labels of these branches when already known (skips the component search).
 
     Returns
     -------
@@ -89,15 +91,17 @@ def energised_buses(n_bus: int, f: np.ndarray, t: np.ndarray, kind: np.ndarray, 
     >>> e.tolist(), k.tolist()
     ([True, True, False, False], [2, 0, 3, 3])
     """
-    _, labels = islands(n_bus, f, t)
+    if labels is None:
+        _, labels = islands(n_bus, f, t)
     kind = np.where(bus_ok, kind, 3)
     has_ref = np.zeros(labels.max() + 1 if n_bus else 0, dtype=bool)
     has_ref[labels[kind == 2]] = True
     kind = kind.copy()
-    for bus in np.flatnonzero(kind == 1):  # promote the first PV bus of an island without a reference
-        if not has_ref[labels[bus]]:
-            kind[bus] = 2
-            has_ref[labels[bus]] = True
+    pv = np.flatnonzero(kind == 1)
+    pv = pv[~has_ref[labels[pv]]]
+    first = pv[np.unique(labels[pv], return_index=True)[1]]  # the first PV bus of an island without a reference
+    kind[first] = 2
+    has_ref[labels[first]] = True
     energised = bus_ok & has_ref[labels]
     kind[~energised] = 3
     return energised, kind, labels
