@@ -25,11 +25,12 @@ from twin.solvers.water import constants as C
 from twin.solvers.water.eps import Engine
 from twin.solvers.water.model import Model, build_model
 from twin.solvers.water.rules import Rules, build_rules
+from twin.solvers.water.step import MAXIT, NSOLVES, REC_ALL, REC_REPORT, is_report_time, new_rec
 
 if TYPE_CHECKING:
     from twin.model.network import Network
 
-__all__ = ["HydraulicSimulation", "build_engine", "hydraulics"]
+__all__ = ["HydraulicSimulation", "build_engine", "hydraulics", "hydraulics_batch"]
 
 
 def _settings(network: "Network") -> dict[str, Any]:
@@ -102,6 +103,7 @@ def build_engine(network: "Network") -> Engine:
 
 _STATUS_OUT = {C.XHEAD: 0, C.TEMPCLOSED: 0, C.CLOSED: 0, C.OPEN: 1, C.ACTIVE: 2, C.XFLOW: 1, C.XFCV: 1,
                C.XPRESSURE: 1}
+_STATUS_TABLE = np.array([_STATUS_OUT[i] for i in range(8)], np.int64)
 
 
 class HydraulicSimulation:
@@ -118,6 +120,12 @@ class HydraulicSimulation:
         A network with a water layer.
     duration_s : float, optional
         Simulated duration (s); default the network's own.
+    record : {"all", "report"}
+        Keep the state of every solve (default; ``results(report_only=False)`` needs it) or of
+        the reporting times only (less memory on long runs).
+
+    Without rule-based controls, each :meth:`advance` is one Numba call for all the solves it
+    spans (:func:`twin.solvers.water.step.run_to`); with rules it steps in Python.
 
     Examples
     --------
@@ -130,16 +138,25 @@ class HydraulicSimulation:
     [0, 3600, 7200]
     """
 
-    def __init__(self, network: "Network", *, duration_s: float | None = None) -> None:
+    def __init__(self, network: "Network", *, duration_s: float | None = None, record: str = "all",
+                 _prepared: tuple[Model, Rules, Any] | None = None) -> None:
         self.network = network
-        self.model, rules, self.arrays = prepare(network)
+        self.model, rules, self.arrays = _prepared if _prepared is not None else prepare(network)
         if duration_s is not None:
             self.model.times["duration_s"] = int(round(duration_s))
         self.engine = Engine(self.model, rules)
-        self._link_pos = {k: i for i, k in enumerate(self.arrays.link_ids)}
+        pos = getattr(self.model, "_link_pos", None)
+        if pos is None:
+            pos = {str(k): i for i, k in enumerate(np.asarray(self.arrays.link_ids).tolist())}
+            self.model._link_pos = pos  # type: ignore[attr-defined]
+        self._link_pos = pos
         self._solved = False
         self._finished = False
-        self._records: list[tuple[int, dict[str, np.ndarray]]] = []
+        t = self.model.times
+        if record not in ("all", "report"):
+            raise ValueError(f"record must be 'all' or 'report', not {record!r}")
+        self._mode = REC_ALL if record == "all" or t["report_start_s"] > t["duration_s"] else REC_REPORT
+        self._records = _Records(self.model)
         self.iterations: list[int] = []
 
     @property
@@ -152,21 +169,28 @@ class HydraulicSimulation:
         """Simulated duration (s)."""
         return int(self.engine.duration)
 
+    def _ill(self, it: int, err: float, node: int) -> ConvergenceError:
+        return ConvergenceError(f"hydraulics at t = {self.engine.htime} s: the matrix is singular at water node "
+                                f"{self.arrays.node_ids[node]!r} (EPANET error 110); check that it is "
+                                "connected to a source", iterations=it, residual=err)
+
     def _solve(self) -> None:
         eng = self.engine
         code, it, err, node = eng.solve()
         if code == C.ILL_CONDITIONED:
-            raise ConvergenceError(f"hydraulics at t = {eng.htime} s: the matrix is singular at water node "
-                                   f"{self.arrays.node_ids[node]!r} (EPANET error 110); check that it is "
-                                   "connected to a source", iterations=it, residual=err)
+            raise self._ill(it, err, node)
         self.iterations.append(it)
-        self._records.append((int(eng.htime), _snapshot(eng)))
+        if self._mode == REC_ALL or is_report_time(eng.clk, eng.htime):
+            self._records.append_state(eng, it)
         self._solved = True
 
     def advance(self, to_time_s: float) -> None:
         """Solve every hydraulic event before ``to_time_s`` and stop there (s from the start)."""
         to = min(int(round(to_time_s)), self.engine.duration)
         eng = self.engine
+        if not eng.has_rules:
+            self._run_fast(to)
+            return
         while not self._finished and eng.htime < to:
             if not self._solved:
                 self._solve()
@@ -176,6 +200,23 @@ class HydraulicSimulation:
             if dt == 0:
                 self._finished = True
 
+    def _run_fast(self, to: int) -> None:
+        """The same loop as :meth:`advance` in one Numba call per buffer of records."""
+        eng = self.engine
+        recs = self._records
+        while not self._finished and eng.htime < to:
+            rec = recs.buffer()
+            code, it, nrec, solved, finished, node, _ = eng.run_to(to, self._solved, self._mode, rec, recs.n)
+            recs.n = nrec
+            self._solved, self._finished = bool(solved), bool(finished)
+            if code == C.ILL_CONDITIONED:
+                recs.flush(self.iterations)
+                raise self._ill(it, 0.0, node)
+            if code != -1:
+                break
+            recs.flush(self.iterations)
+        recs.flush(self.iterations)
+
     def finish(self) -> None:
         """Run to the end of the duration (solving the last time)."""
         self.advance(self.engine.duration)
@@ -183,10 +224,69 @@ class HydraulicSimulation:
             self._solve()
         self._finished = True
 
-    def _link(self, link_id: str) -> int:
+    def link_index(self, link_id: str) -> int:
+        """Position of water link ``link_id`` in the link arrays (and the results' ``link`` axis).
+
+        Raises
+        ------
+        NetworkError
+            The network has no such pipe, pump or valve.
+        """
         if link_id not in self._link_pos:
             raise NetworkError(f"water link {link_id!r} is not in network {self.network.name!r}")
         return self._link_pos[link_id]
+
+    _link = link_index
+
+    def link_status(self, link_id: str) -> str:
+        """Current status of a link: ``"OPEN"``, ``"CLOSED"`` or ``"ACTIVE"`` (a valve controlling).
+
+        Examples
+        --------
+        >>> import twin
+        >>> sim = HydraulicSimulation(twin.datasets.sample_city(), duration_s=3600)
+        >>> sim.link_status("P1")
+        'OPEN'
+        """
+        s = int(self.engine.st.status[self.link_index(link_id)])
+        return ("CLOSED", "OPEN", "ACTIVE")[_STATUS_OUT.get(s, 1)]
+
+    def is_link_open(self, link_id: str) -> bool:
+        """Whether a link is open (or active) now."""
+        return self.link_status(link_id) != "CLOSED"
+
+    def hold_link(self, link_id: str, status: str | None) -> None:
+        """Hold a link ``"CLOSED"`` or ``"OPEN"`` from the current time on; ``None`` releases it.
+
+        While held, the link's simple controls and rule actions cannot change it (a pump without
+        power stays off whatever its tank controls say). Releasing gives the link back to its
+        controls with its current status; the next control or rule that fires acts on it again.
+        :meth:`set_link_status` and :meth:`set_link_setting` still act on a held link.
+
+        Examples
+        --------
+        >>> import twin
+        >>> sim = HydraulicSimulation(twin.datasets.sample_city(), duration_s=7200)
+        >>> sim.hold_link("P1", "CLOSED")
+        >>> sim.advance(3600); sim.link_status("P1"), sim.held_links
+        ('CLOSED', {'P1': 'CLOSED'})
+        >>> sim.hold_link("P1", None); sim.held_links
+        {}
+        """
+        k = self.link_index(link_id)
+        if status is None:
+            self.engine.hold(k, None)
+            return
+        word = str(status).upper()
+        if word not in ("OPEN", "CLOSED"):
+            raise ValueError(f"hold_link({link_id!r}, {status!r}): status must be 'OPEN', 'CLOSED' or None")
+        self.engine.hold(k, C.OPEN if word == "OPEN" else C.CLOSED)
+
+    @property
+    def held_links(self) -> dict[str, str]:
+        """Links held by :meth:`hold_link`: ``{link id: "OPEN" | "CLOSED"}``."""
+        ids = self.arrays.link_ids
+        return {str(ids[k]): ("OPEN" if s == C.OPEN else "CLOSED") for k, s in self.engine.held.items()}
 
     def set_link_status(self, link_id: str, is_open: bool) -> None:
         """Open or close a pipe, pump or valve from the current time on."""
@@ -209,13 +309,60 @@ class HydraulicSimulation:
         return _dataset(self, report_only)
 
 
-def _snapshot(eng: Engine) -> dict[str, np.ndarray]:
-    st = eng.st
-    closed = st.status <= C.CLOSED
-    flow = np.where(closed, 0.0, st.flow)
-    return dict(head=st.head.copy(), flow=flow, status=st.status.copy(), setting=st.setting.copy(),
-                demand=st.ndem.copy(), requested=st.dfull.copy(), delivered=st.dflow.copy(),
-                emitter=st.eflow.copy(), volume=eng.volume.copy())
+class _Records:
+    """Solved states of a run: chunks of rows (one per solve), filled by the kernel or per solve."""
+
+    KEYS = ("head", "flow", "status", "setting", "demand", "requested", "delivered", "emitter", "volume")
+
+    def __init__(self, model: Model) -> None:
+        self.dims = (model.n_nodes, len(model.net.n1), model.n_junctions)
+        self.chunks: list[tuple[np.ndarray, dict[str, np.ndarray]]] = []
+        self.rec: Any = None
+        self.n = 0
+        self.cap = 64
+
+    def buffer(self) -> Any:
+        """Record buffers with free rows (``self.n`` rows already used)."""
+        if self.rec is None or self.n >= self.rec.time.size:
+            self.flush(None)
+            self.rec = new_rec(self.cap, *self.dims)
+            self.cap = min(self.cap * 2, 4096)
+        return self.rec
+
+    def flush(self, iterations: list[int] | None) -> None:
+        """Move the used rows of the buffers to ``chunks`` (and their iterations to the list)."""
+        if self.rec is None or self.n == 0:
+            return
+        n, r = self.n, self.rec
+        if 2 * n >= r.time.size:    # mostly used: keep views and let the next call allocate anew
+            self.chunks.append((r.time[:n], {k: getattr(r, k)[:n] for k in self.KEYS}))
+            self.rec = None
+        else:
+            self.chunks.append((r.time[:n].copy(), {k: getattr(r, k)[:n].copy() for k in self.KEYS}))
+        if iterations is not None:
+            iterations.extend(r.iters[:n].tolist())
+        self.n = 0
+
+    def append_state(self, eng: Engine, it: int) -> None:
+        """One row from the engine's current state (the per-step path)."""
+        self.flush(None)
+        st = eng.st
+        flow = np.where(st.status <= C.CLOSED, 0.0, st.flow)
+        row = dict(head=st.head, flow=flow, status=st.status, setting=st.setting, demand=st.ndem,
+                   requested=st.dfull, delivered=st.dflow, emitter=st.eflow, volume=eng.volume)
+        self.chunks.append((np.array([eng.htime], np.int64), {k: v[None, :].copy() for k, v in row.items()}))
+
+    def arrays(self) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+        """All rows: times and one 2-D array per key."""
+        self.flush(None)
+        if not self.chunks:
+            nn, nl, nj = self.dims
+            size = dict(head=nn, demand=nn, volume=nn, requested=nj, delivered=nj, emitter=nj)
+            return np.zeros(0, np.int64), {k: np.zeros((0, size.get(k, nl))) for k in self.KEYS}
+        if len(self.chunks) == 1:
+            return self.chunks[0]
+        return (np.concatenate([c[0] for c in self.chunks]),
+                {k: np.concatenate([c[1][k] for c in self.chunks]) for k in self.KEYS})
 
 
 def _setting_si(sim: HydraulicSimulation, setting: np.ndarray) -> np.ndarray:
@@ -232,14 +379,16 @@ def _dataset(sim: HydraulicSimulation, report_only: bool) -> xr.Dataset:
     from twin.results import Variable, make_dataset, provenance
 
     m, f, w = sim.model, sim.model.factors, sim.arrays
-    recs = sim._records
+    times, rows = sim._records.arrays()
     if report_only:
         t = m.times
-        rep = [r for r in recs if r[0] >= t["report_start_s"] and
-               (r[0] - t["report_start_s"]) % max(t["report_timestep_s"], 1) == 0]
-        recs = rep or recs
-    times = np.array([r[0] for r in recs], np.int64)
-    get = lambda key: np.array([r[1][key] for r in recs])  # noqa: E731
+        rep = (times >= t["report_start_s"]) & ((times - t["report_start_s"]) % max(t["report_timestep_s"], 1) == 0)
+        if rep.any():
+            times = times[rep]
+            rows = {k: v[rep] for k, v in rows.items()}
+    elif sim._mode != REC_ALL:
+        raise ValueError("every solve was not recorded: use HydraulicSimulation(..., record='all')")
+    get = rows.__getitem__
     head = get("head")
     el = m.net.el
     nj = m.n_junctions
@@ -248,7 +397,7 @@ def _dataset(sim: HydraulicSimulation, report_only: bool) -> xr.Dataset:
     flow = get("flow")
     velocity = np.where(area > 0, np.abs(flow) / np.where(area > 0, area, 1.0), 0.0) / f.length
     velocity[:, m.net.ltype == C.PUMP] = 0.0
-    status = np.vectorize(lambda s: _STATUS_OUT.get(int(s), 1))(get("status")) if len(recs) else get("status")
+    status = _STATUS_TABLE[get("status")]
     pressure = (head - el) / f.length
     pressure[:, m.reservoir_index] = 0.0
     nvar = lambda dims, v, u, ln: Variable(dims, v, u, ln)  # noqa: E731
@@ -276,7 +425,8 @@ def _dataset(sim: HydraulicSimulation, report_only: bool) -> xr.Dataset:
               "tank": w.node_ids[tanks]}
     ds = make_dataset(variables, coords, coord_units={"time": "s"},
                       attrs=provenance(sim.network, solver="twin GGA (EPANET 2.2 rules)",
-                                       solves=len(sim._records), max_iterations=max(sim.iterations or [0])))
+                                       solves=int(sim.engine.clk[NSOLVES]),
+                                       max_iterations=int(sim.engine.clk[MAXIT])))
     kinds = np.array(["junction", "reservoir", "tank"])[np.asarray(w.node_kind)]
     lk = np.array(["pipe", "pump", "valve"])[np.asarray(w.link_kind)]
     return ds.assign_coords(node_kind=("node", kinds), link_kind=("link", lk))
@@ -316,5 +466,210 @@ def hydraulics(network: "Network", *, duration_s: float | None = None, report_on
     >>> float(ds.pressure.where(ds.node_kind == "junction").min()) > 20.0  # m at every junction
     True
     """
-    sim = HydraulicSimulation(network, duration_s=duration_s)
+    sim = HydraulicSimulation(network, duration_s=duration_s, record="report" if report_only else "all")
     return sim.results(report_only=report_only)
+
+
+# ---------------------------------------------------------------------------------------- batch
+#: variables :func:`hydraulics_batch` can return: (dimension, long name, units)
+BATCH_VARIABLES = {
+    "head": ("node", "hydraulic head", "m"),
+    "pressure": ("node", "pressure head (tank: water level)", "m"),
+    "demand_delivered": ("junction", "delivered junction demand", "m3/s"),
+    "flow": ("link", "link flow (start to end node)", "m3/s"),
+    "status": ("link", "link status: 0 closed, 1 open, 2 active", "1"),
+    "tank_level": ("tank", "tank water level", "m"),
+    "min_pressure": ("node", "lowest pressure over the reporting times", "m"),
+}
+
+_BATCH: dict[str, Any] = {}
+
+
+def _variant(v: Any, i: int) -> dict[str, Any]:
+    """A variant as ``{"close": [...], "open": [...], "demand_multiplier": x or None}``."""
+    if isinstance(v, str):
+        return {"close": [v], "open": [], "demand_multiplier": None}
+    if not isinstance(v, dict):
+        raise TypeError(f"variant {i}: give a link id (closed) or a dict with 'close', 'open', "
+                        f"'demand_multiplier', not {type(v).__name__}")
+    unknown = set(v) - {"close", "open", "demand_multiplier", "name"}
+    if unknown:
+        raise ValueError(f"variant {i}: unknown keys {sorted(unknown)}; use 'close', 'open', "
+                         "'demand_multiplier', 'name'")
+    as_list = lambda x: [x] if isinstance(x, str) else list(x or [])  # noqa: E731
+    return {"close": as_list(v.get("close")), "open": as_list(v.get("open")),
+            "demand_multiplier": v.get("demand_multiplier")}
+
+
+def _run_variant(network: "Network", prepared: tuple, duration_s: float | None, variant: dict,
+                 variables: tuple[str, ...], times: np.ndarray) -> tuple[dict[str, np.ndarray], str]:
+    """One variant over a shared prepared model: its variables on ``times`` (NaN where not solved)."""
+    model = prepared[0]
+    sim = HydraulicSimulation(network, duration_s=duration_s, record="report", _prepared=prepared)
+    sim._records.cap = len(times) + 1     # one buffer, one kernel call
+    held = [sim.link_index(k) for k in variant["close"] + variant["open"]]
+    error = ""
+    try:
+        for k in variant["close"]:
+            sim.hold_link(k, "CLOSED")
+        for k in variant["open"]:
+            sim.hold_link(k, "OPEN")
+        if variant["demand_multiplier"] is not None:
+            sim.set_demand_multiplier(float(variant["demand_multiplier"]))
+        sim.finish()
+    except ConvergenceError as err:
+        error = str(err)
+    finally:
+        for k in held:
+            sim.engine.hold(k, None)     # the shared model's controls as they were
+    t_rec, rows = sim._records.arrays()
+    rep = np.isin(t_rec, times)
+    t_rec = t_rec[rep]
+    pos = np.searchsorted(times, t_rec)
+    f, el = model.factors, model.net.el
+    tanks = model.tank_index
+    nt = len(times)
+    out: dict[str, np.ndarray] = {}
+    hraw = rows["head"][rep]
+    for name in variables:
+        if name == "head":
+            val = hraw / f.length
+        elif name in ("pressure", "min_pressure"):
+            val = (hraw - el) / f.length
+            val[:, model.reservoir_index] = 0.0
+        elif name == "demand_delivered":
+            val = rows["delivered"][rep] / f.flow
+        elif name == "flow":
+            val = rows["flow"][rep] / f.flow
+        elif name == "status":
+            val = _STATUS_TABLE[rows["status"][rep]].astype(float)
+        else:
+            val = (hraw[:, tanks] - el[tanks]) / f.length
+        full = np.full((nt, val.shape[1]), np.nan)
+        full[pos] = val
+        out[name] = np.nanmin(full, axis=0) if name == "min_pressure" and len(pos) else \
+            (np.full(val.shape[1], np.nan) if name == "min_pressure" else full)
+    return out, error
+
+
+def _batch_chunk(indices: list[int]) -> tuple[list[int], list[dict[str, np.ndarray]], list[str]]:
+    b = _BATCH
+    if "prepared" not in b:
+        b["prepared"] = prepare(b["network"])
+    res = [_run_variant(b["network"], b["prepared"], b["duration_s"], b["variants"][i], b["variables"],
+                        b["times"]) for i in indices]
+    return indices, [r[0] for r in res], [r[1] for r in res]
+
+
+def _batch_init(state: dict[str, Any]) -> None:
+    _BATCH.clear()
+    _BATCH.update(state)
+
+
+def hydraulics_batch(network: "Network", variants: "list[Any]", *, workers: int = 1,
+                     duration_s: float | None = None,
+                     variables: "tuple[str, ...] | list[str]" = ("pressure", "flow")) -> xr.Dataset:
+    """Run many variants of one network's hydraulics, sharing the compiled model.
+
+    The network is compiled once (unit conversion, pump fits, node ordering and symbolic
+    factorization): a closure or status change alters the matrix values, not its pattern, so
+    every variant reuses them. Each variant is a fresh run from time 0, equal to a single run
+    of :class:`HydraulicSimulation` with the same changes.
+
+    Parameters
+    ----------
+    network : Network
+        A network with a water layer.
+    variants : list
+        Each a link id (closed for the whole run, e.g. a pipe break) or a dict with ``close``
+        and ``open`` (link ids held closed / open against their controls for the whole run),
+        ``demand_multiplier`` (replaces the file's) and an optional ``name``.
+    workers : int
+        Processes to use (1: this process). With 2 or more, each worker process compiles the
+        model once and runs chunks of variants; small batches run here.
+    duration_s : float, optional
+        Simulated duration (s); default the network's own.
+    variables : sequence of str
+        Any of ``head``, ``pressure``, ``demand_delivered``, ``flow``, ``status``, ``tank_level``
+        (dims ``variant x time x asset``) and ``min_pressure`` (``variant x node``, the lowest
+        pressure over the reporting times). Memory is ``variants x times x assets x 8`` bytes
+        per variable: ask only for what you need.
+
+    Returns
+    -------
+    xarray.Dataset
+        The variables with a ``variant`` dimension (coordinate: variant names or positions),
+        ``time`` (reporting times, s) and asset ids; ``error`` (variant) holds the message of a
+        variant that failed (a singular matrix: a junction cut off from every source), whose
+        values are NaN from that time on.
+
+    Examples
+    --------
+    >>> import twin
+    >>> ds = hydraulics_batch(twin.datasets.sample_city(), ["P1", {"demand_multiplier": 1.2}], duration_s=3600)
+    >>> ds.pressure.dims, ds.sizes["variant"]
+    (('variant', 'time', 'node'), 2)
+    """
+    variables = tuple(variables)
+    bad = [v for v in variables if v not in BATCH_VARIABLES]
+    if bad:
+        raise ValueError(f"unknown batch variables {bad}; choose from {sorted(BATCH_VARIABLES)}")
+    specs = [_variant(v, i) for i, v in enumerate(variants)]
+    names = [str(v.get("name", i)) if isinstance(v, dict) else str(v) for i, v in enumerate(variants)]
+    prepared = prepare(network)
+    model, _, w = prepared
+    ids = set(str(x) for x in w.link_ids)
+    for i, v in enumerate(specs):
+        for k in v["close"] + v["open"]:
+            if k not in ids:
+                raise NetworkError(f"variant {i}: water link {k!r} is not in network {network.name!r}")
+    t = dict(model.times)
+    dur = int(round(duration_s)) if duration_s is not None else t["duration_s"]
+    rstep, rstart = max(t["report_timestep_s"], 1), t["report_start_s"]
+    times = np.arange(rstart, dur + 1, rstep, dtype=np.int64) if rstart <= dur else np.array([dur], np.int64)
+    state = dict(network=network, duration_s=duration_s, variants=specs, variables=variables, times=times)
+    n = len(specs)
+    results: list[Any] = [None] * n
+    errors = [""] * n
+    if workers <= 1 or n < 2 * workers:
+        _batch_init(dict(state, prepared=prepared))
+        idx, vals, errs = _batch_chunk(list(range(n)))
+        results, errors = vals, errs
+    else:
+        import multiprocessing as mp
+        from concurrent.futures import ProcessPoolExecutor
+
+        methods = mp.get_all_start_methods()
+        ctx = mp.get_context("fork" if "fork" in methods else "spawn")
+        if ctx.get_start_method() == "fork":
+            state["prepared"] = prepared
+        size = max(1, -(-n // (workers * 4)))
+        chunks = [list(range(i, min(i + size, n))) for i in range(0, n, size)]
+        with ProcessPoolExecutor(workers, mp_context=ctx, initializer=_batch_init, initargs=(state,)) as pool:
+            for idx, vals, errs in pool.map(_batch_chunk, chunks):
+                for j, i in enumerate(idx):
+                    results[i], errors[i] = vals[j], errs[j]
+    return _batch_dataset(network, model, w, names, times, variables, results, errors)
+
+
+def _batch_dataset(network: "Network", model: Model, w: Any, names: list[str], times: np.ndarray,
+                   variables: tuple[str, ...], results: list[dict[str, np.ndarray]],
+                   errors: list[str]) -> xr.Dataset:
+    from twin.results import provenance
+
+    nj = model.n_junctions
+    coords = {"variant": names, "time": times, "node": [str(x) for x in w.node_ids],
+              "junction": [str(x) for x in w.node_ids[:nj]], "link": [str(x) for x in w.link_ids],
+              "tank": [str(x) for x in w.node_ids[model.tank_index]]}
+    data = {}
+    for name in variables:
+        dim, long_name, units = BATCH_VARIABLES[name]
+        arr = np.stack([r[name] for r in results]) if results else np.zeros((0,))
+        dims = ("variant", dim) if name == "min_pressure" else ("variant", "time", dim)
+        data[name] = xr.Variable(dims, arr, attrs={"units": units, "long_name": long_name})
+    data["error"] = xr.Variable(("variant",), np.array(errors, dtype=object),
+                                attrs={"long_name": "error of a failed variant ('' when solved)"})
+    ds = xr.Dataset(data, coords=coords)
+    ds["time"].attrs["units"] = "s"
+    ds.attrs.update(provenance(network, solver="twin GGA (EPANET 2.2 rules), batch", variants=len(names)))
+    return ds

@@ -11,7 +11,6 @@ import numpy as np
 import xarray as xr
 
 from twin.errors import ScenarioError
-from twin.solvers.water import constants as C
 
 if TYPE_CHECKING:
     from twin.model.network import Network
@@ -89,23 +88,17 @@ class WaterAdapter:
         self.sim.advance(time_s)
         self.solve_time_s += time.perf_counter() - start
 
-    def _controls(self, asset_id: str, enabled: bool) -> None:
-        net = self.sim.model.net
-        k = self.sim._link(asset_id)
-        net.c_enabled[np.asarray(net.c_link) == k] = enabled
-
     def set_out(self, kind: str, asset_id: str, out: bool) -> None:
         """Close a pipe, pump or valve and hold it closed (``out``), or give it back to its controls."""
         if not self.has(kind, asset_id):
             raise ScenarioError(f"water network has no {kind} {asset_id!r}; the engine can take pipes, pumps "
                                 "and valves out of service")
         if out:
-            k = self.sim._link(asset_id)
-            self._open_before[asset_id] = bool(self.sim.engine.st.status[k] > C.CLOSED)
-            self._controls(asset_id, False)
-            self.sim.set_link_status(asset_id, False)
+            if asset_id not in self.sim.held_links:
+                self._open_before[asset_id] = self.sim.is_link_open(asset_id)
+            self.sim.hold_link(asset_id, "CLOSED")
         else:
-            self._controls(asset_id, True)
+            self.sim.hold_link(asset_id, None)
             self.sim.set_link_status(asset_id, self._open_before.pop(asset_id, True) or kind == "pipe")
 
     def set_setting(self, asset_id: str, value: float) -> None:

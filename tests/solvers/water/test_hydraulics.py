@@ -178,3 +178,84 @@ def test_junction_cut_off_under_pda_gets_zero_demand() -> None:
     ds = sim.results().isel(time=0)
     assert float(ds.demand_delivered.sel(junction="J2")) == pytest.approx(0.0, abs=1e-6)
     assert float(ds.demand_delivered.sel(junction="J1")) == pytest.approx(0.01, abs=3e-6)  # EPANET PDA tolerance
+
+
+def test_hold_link_keeps_a_pump_off_against_its_tank_controls() -> None:
+    net = read_inp(DATA / "Net1.inp")
+    free = HydraulicSimulation(net).results(report_only=False)
+    assert (free.status.sel(link="9").values == 1).any()   # the controls run pump 9
+    sim = HydraulicSimulation(net)
+    sim.hold_link("9", "CLOSED")
+    assert sim.held_links == {"9": "CLOSED"} and not sim.is_link_open("9")
+    sim.advance(12 * 3600)
+    sim.hold_link("9", None)
+    assert sim.held_links == {}
+    ds = sim.results(report_only=False)
+    t = ds.time.values
+    held = ds.status.sel(link="9").values[t < 12 * 3600]
+    assert (held == 0).all() and (ds.flow.sel(link="9").values[t < 12 * 3600] == 0).all()
+    assert (ds.status.sel(link="9").values[t >= 12 * 3600] == 1).any()   # controls act again
+
+
+def test_hold_link_open_and_rules_cannot_change_a_held_link() -> None:
+    net = read_inp(DATA / "MICROPOLIS_v1.inp")
+    sim = HydraulicSimulation(net, duration_s=24 * 3600)
+    sim.hold_link("HSP#1", "OPEN")
+    ds = sim.results(report_only=False)
+    assert (ds.status.sel(link="HSP#1").values != 0).all()
+    free = hydraulics(net, duration_s=24 * 3600, report_only=False)
+    assert (free.status.sel(link="HSP#1").values == 0).any()   # its rules close it when free
+    with pytest.raises(ValueError, match="status must be"):
+        sim.hold_link("HSP#1", "ACTIVE")
+    with pytest.raises(NetworkError, match="nope"):
+        sim.hold_link("nope", "CLOSED")
+
+
+def _single(net, variant) -> "object":
+    sim = HydraulicSimulation(net)
+    for k in variant.get("close", []):
+        sim.hold_link(k, "CLOSED")
+    for k in variant.get("open", []):
+        sim.hold_link(k, "OPEN")
+    if "demand_multiplier" in variant:
+        sim.set_demand_multiplier(variant["demand_multiplier"])
+    return sim.results()
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_batch_equals_single_runs(workers: int) -> None:
+    from twin.hydraulics import hydraulics_batch
+
+    net = read_inp(DATA / "Net1.inp")
+    variants = [{"close": ["10"]}, {"close": ["12", "21"]}, {"demand_multiplier": 1.4},
+                {"open": ["9"], "name": "pump on"}, {"close": ["110"]}]
+    ds = hydraulics_batch(net, variants, workers=workers,
+                          variables=("head", "pressure", "flow", "status", "tank_level", "min_pressure"))
+    assert ds.sizes["variant"] == 5 and ds.variant.values[3] == "pump on"
+    assert (ds.error.values == "").all()
+    for i, v in enumerate(variants):
+        one = _single(net, v)
+        got = ds.isel(variant=i)
+        np.testing.assert_array_equal(got.time.values, one.time.values)
+        for name in ("head", "pressure", "flow", "status", "tank_level"):
+            np.testing.assert_array_equal(got[name].values, one[name].values, err_msg=f"{i} {name}")
+        np.testing.assert_array_equal(got.min_pressure.values, one.pressure.min("time").values)
+    # the shared model is left as it was: a plain run after the batch still equals one before it
+    np.testing.assert_array_equal(hydraulics(net)["head"].values, _single(net, {})["head"].values)
+
+
+def test_batch_variant_cut_off_junction_and_bad_input() -> None:
+    from twin.hydraulics import hydraulics_batch
+
+    net = water({"J1": ("J", 0.0), "J2": ("J", 0.0), "R1": ("R", 50.0)},
+                [("P1", "R1", "J1", 1000.0, 0.3, 120.0), ("P2", "J1", "J2", 500.0, 0.2, 120.0)],
+                demands=[("J2", 0.01)])
+    ds = hydraulics_batch(net, ["P2", {"demand_multiplier": 2.0}])
+    # as in EPANET, a junction cut off by a closed link floats (1e8 x its demand), no error
+    assert (ds.error.values == "").all()
+    assert float(ds.pressure.sel(node="J2").values[0, 0]) < -1e3
+    assert float(ds.pressure.sel(node="J2").values[1, 0]) > 0
+    with pytest.raises(NetworkError, match="nope"):
+        hydraulics_batch(net, ["nope"])
+    with pytest.raises(ValueError, match="unknown batch variables"):
+        hydraulics_batch(net, ["P2"], variables=("speed",))

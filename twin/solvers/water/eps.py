@@ -3,8 +3,10 @@ simple controls, the next time step (hydraulic, pattern, report, tank fill/drain
 rule events) and the explicit tank update.
 
 :class:`Engine` is the stepping core: ``solve()`` solves the current time (EPANET ``runH``),
-``advance()`` finds the next event time and updates tanks (EPANET ``nextH``). Everything is in
-internal units (ft, cfs, s); :mod:`twin.hydraulics` converts at the boundary.
+``advance()`` finds the next event time and updates tanks (EPANET ``nextH``); ``run_to()`` does
+both for every event up to a time in one Numba call (:mod:`twin.solvers.water.step`) when the
+network has no rule-based controls (rules are Python and take the per-step path). Everything is
+in internal units (ft, cfs, s); :mod:`twin.hydraulics` converts at the boundary.
 """
 
 from __future__ import annotations
@@ -12,10 +14,12 @@ from __future__ import annotations
 import math
 
 import numpy as np
+from numba import njit
 
 from twin.solvers.water import constants as C
-from twin.solvers.water.gga import hydsolve, init_link_flow
-from twin.solvers.water.model import HILEVEL, LOWLEVEL, TIMEOFDAY, TIMER, Model, State, Work, tank_grade, tank_volume
+from twin.solvers.water import step as S
+from twin.solvers.water.gga import init_link_flow
+from twin.solvers.water.model import Model, State, Work
 
 SEC_PER_DAY = 86400
 
@@ -47,148 +51,122 @@ class Engine:
         self.w = Work(P=np.zeros(nl), Y=np.zeros(nl), diag=np.zeros(nj), rhs=np.zeros(nj),
                       lx=np.zeros(max(len(net.rowind), 1)), work=np.zeros(nj), xflow=np.zeros(nn))
         self.volume = model.tank_v0.copy()
+        self.eps = eps_arrays(model)
         t = model.times
-        self.hstep = max(t["hydraulic_timestep_s"], 1)
-        self.pstep = max(t["pattern_timestep_s"], 1)
-        self.pstart = t["pattern_start_s"]
-        self.rstep = max(t["report_timestep_s"], 1)
-        self.tstart = t["start_clocktime_s"]
-        self.duration = t["duration_s"]
-        self.htime = 0
-        self.rtime = self.rstep
-        self.stop_at = -1
-        self.halted = False
+        self.clk = np.zeros(13, np.int64)
+        c = self.clk
+        c[S.HSTEP] = max(t["hydraulic_timestep_s"], 1)
+        c[S.PSTEP] = max(t["pattern_timestep_s"], 1)
+        c[S.PSTART] = t["pattern_start_s"]
+        c[S.RSTEP] = max(t["report_timestep_s"], 1)
+        c[S.RSTART] = t["report_start_s"]
+        c[S.TSTART] = t["start_clocktime_s"]
+        c[S.DURATION] = t["duration_s"]
+        c[S.RTIME] = c[S.RSTEP]
+        c[S.STOP_AT] = -1
+        self.fclk = np.array([model.dmult], float)
         self.rules = rules
-        self.dmult = model.dmult
         self.link_dmult = None
-        for k in range(nl):
-            if self.st.status[k] <= C.CLOSED:
-                self.st.flow[k] = C.QZERO
-            else:
-                init_link_flow(net, self.st, k)
-        self.pat_len = np.diff(model.pattern_indptr)
+        _init_flows(net, self.st)
+        self.c_enabled0 = np.asarray(net.c_enabled, np.bool_).copy()
+        self.held: dict[int, int] = {}
+
+    # ------------------------------------------------------------------ clock
+    def _clock(i: int, doc: str) -> property:  # noqa: N805 - property factory
+        def get(self: "Engine") -> int:
+            return int(self.clk[i])
+
+        def set_(self: "Engine", v: int) -> None:
+            self.clk[i] = int(v)
+        return property(get, set_, doc=doc)
+
+    htime = _clock(S.HTIME, "Current hydraulic time (s).")
+    rtime = _clock(S.RTIME, "Next reporting time (s).")
+    stop_at = _clock(S.STOP_AT, "A time the next step must not pass (s; -1 none).")
+    duration = _clock(S.DURATION, "Simulated duration (s).")
+    hstep = _clock(S.HSTEP, "Hydraulic time step (s).")
+    pstep = _clock(S.PSTEP, "Pattern time step (s).")
+    pstart = _clock(S.PSTART, "Pattern start (s).")
+    rstep = _clock(S.RSTEP, "Report time step (s).")
+    tstart = _clock(S.TSTART, "Clock time of the start (s after midnight).")
+    del _clock
+
+    @property
+    def halted(self) -> bool:
+        """Whether an unbalanced solve halted the run (``UNBALANCED STOP``)."""
+        return bool(self.clk[S.HALTED])
+
+    @halted.setter
+    def halted(self, v: bool) -> None:
+        self.clk[S.HALTED] = int(bool(v))
+
+    @property
+    def dmult(self) -> float:
+        """Demand multiplier of every junction demand."""
+        return float(self.fclk[0])
+
+    @dmult.setter
+    def dmult(self, v: float) -> None:
+        self.fclk[0] = float(v)
+
+    @property
+    def has_rules(self) -> bool:
+        """Whether rule-based controls take part (the per-step Python path)."""
+        return self.rules is not None and self.rules.n_rules > 0
+
+    # ------------------------------------------------------------------ holds
+    def hold(self, k: int, status: int | None) -> None:
+        """Hold link ``k`` at ``C.CLOSED`` / ``C.OPEN`` against its controls and rules; None releases.
+
+        While held, the simple controls acting on ``k`` are disabled and rules skip it; on release
+        the controls are enabled again as they were built and the link keeps its current status.
+        """
+        net = self.m.net
+        mask = np.asarray(net.c_link) == k
+        if status is None:
+            self.held.pop(k, None)
+            net.c_enabled[mask] = self.c_enabled0[mask]
+            return
+        if status not in (C.OPEN, C.CLOSED):
+            raise ValueError(f"hold status must be OPEN ({C.OPEN}) or CLOSED ({C.CLOSED}), not {status!r}")
+        self.held[k] = int(status)
+        net.c_enabled[mask] = False
+        self.set_status(k, status == C.OPEN)
 
     # ------------------------------------------------------------------ per period
-    def _multiplier(self, pat: np.ndarray, period: int) -> np.ndarray:
-        out = np.ones(len(pat))
-        has = pat >= 0
-        p = pat[has]
-        out[has] = self.m.pattern_values[self.m.pattern_indptr[p] + period % self.pat_len[p]]
-        return out
-
     def demands(self) -> None:
         """Demands, reservoir heads and pump speeds of the current pattern period."""
-        m, st = self.m, self.st
-        period = (self.htime + self.pstart) // self.pstep
-        d = m.demand_base * self._multiplier(m.demand_pattern, period) * self.dmult
-        st.dfull[:] = np.bincount(m.demand_node, weights=d, minlength=m.n_junctions)[:m.n_junctions]
-        st.dflow[:] = st.dfull
-        for i in m.reservoir_index:
-            if m.head_pattern[i] >= 0:
-                st.head[i] = m.net.el[i] * self._multiplier(m.head_pattern[i:i + 1], period)[0]
-        for k in np.flatnonzero(m.speed_pattern >= 0):
-            self.set_setting(int(k), float(self._multiplier(m.speed_pattern[k:k + 1], period)[0]))
+        S.demands(self.m.net, self.eps, self.st, self.clk, self.dmult)
 
     def set_setting(self, k: int, value: float) -> None:
         """EPANET ``setlinksetting``: pump speed (0 closes) or valve setting (internal units)."""
-        st, t = self.st, self.m.net.ltype[k]
-        if t == C.PUMP:
-            st.setting[k] = value
-            if value > 0 and st.status[k] <= C.CLOSED:
-                self._reset_pump_flow(k)
-                st.status[k] = C.OPEN
-            if value == 0 and st.status[k] > C.CLOSED:
-                st.status[k] = C.CLOSED
-        elif t == C.FCV:
-            st.setting[k] = value
-            st.status[k] = C.ACTIVE
-        else:
-            if st.setting[k] == C.MISSING and st.status[k] <= C.CLOSED:
-                st.status[k] = C.OPEN
-            st.setting[k] = value
+        S.set_setting(self.m.net, self.st, int(k), float(value))
 
     def set_status(self, k: int, is_open: bool) -> None:
         """EPANET ``setlinkstatus``: open or close link ``k``."""
-        st, t = self.st, self.m.net.ltype[k]
-        if is_open:
-            if t == C.PUMP:
-                st.setting[k] = 1.0
-                if st.status[k] == C.CLOSED:
-                    self._reset_pump_flow(k)
-            if t > C.PUMP and t != C.GPV:
-                st.setting[k] = C.MISSING
-            st.status[k] = C.OPEN
-        else:
-            if t == C.PUMP:
-                st.setting[k] = 0.0
-            if t > C.PUMP and t != C.GPV:
-                st.setting[k] = C.MISSING
-            st.status[k] = C.CLOSED
-
-    def _reset_pump_flow(self, k: int) -> None:
-        if self.m.net.ptype[k] == C.CONST_HP:
-            self.st.flow[k] = self.m.net.pq0[k]
+        S.set_status(self.m.net, self.st, int(k), bool(is_open))
 
     def tank_volume(self, i: int, h: float) -> float:
         """Volume (ft3) of tank node ``i`` at head ``h``."""
-        n = self.m.net
-        return tank_volume(i, h, n.el, n.tarea, n.thmin, self.m.tank_vmin, self.m.vcurve, n.cx, n.cy)
+        return float(S.tank_volume(self.m.net, self.eps, int(i), float(h)))
 
     def tank_grade(self, i: int, v: float) -> float:
         """Head (ft) of tank node ``i`` at volume ``v``."""
-        n = self.m.net
-        return tank_grade(i, v, n.el, n.tarea, n.thmin, self.m.tank_vmin, self.m.vcurve, n.cx, n.cy)
+        return float(S.tank_grade(self.m.net, self.eps, int(i), float(v)))
 
     def controls(self) -> int:
         """Apply time, clock-time and tank-level simple controls (EPANET ``controls``)."""
-        net, st, nj = self.m.net, self.st, self.m.n_junctions
-        setsum = 0
-        for c in range(len(net.c_link)):
-            k = net.c_link[c]
-            if not net.c_enabled[c] or k < 0:
-                continue
-            reset = False
-            n = net.c_node[c]
-            typ = net.c_type[c]
-            if n >= nj and net.tarea[n] > 0:
-                vplus = abs(st.ndem[n])
-                v1 = self.tank_volume(n, st.head[n])
-                v2 = self.tank_volume(n, net.c_grade[c])
-                reset = (typ == LOWLEVEL and v1 <= v2 + vplus) or (typ == HILEVEL and v1 >= v2 - vplus)
-            if typ == TIMER and self.m.c_time[c] == self.htime:
-                reset = True
-            if typ == TIMEOFDAY and (self.htime + self.tstart) % SEC_PER_DAY == self.m.c_time[c]:
-                reset = True
-            if reset:
-                setsum += self._apply_control(c, k)
-        return setsum
-
-    def _apply_control(self, c: int, k: int) -> int:
-        net, st = self.m.net, self.st
-        s1 = C.CLOSED if st.status[k] <= C.CLOSED else C.OPEN
-        s2 = int(net.c_status[c])
-        k1 = st.setting[k]
-        k2 = net.c_setting[c] if net.ltype[k] > C.PIPE else k1
-        if net.ltype[k] == C.PUMP and s1 == C.CLOSED and s2 == C.OPEN:
-            self._reset_pump_flow(k)
-        if s1 != s2 or k1 != k2:
-            st.status[k] = s2
-            st.setting[k] = k2
-            return 1
-        return 0
+        return int(S.controls(self.m.net, self.eps, self.st, self.clk))
 
     def solve(self) -> tuple[int, int, float, int]:
         """Solve the current time (EPANET ``runH``); returns the kernel's status tuple."""
-        self.demands()
-        self.controls()
-        res = hydsolve(self.m.net, self.st, self.w)
-        if res[0] == C.UNBALANCED and self.m.net.iopt[2] == -1:
-            self.halted = True
-        return res
+        return S.solve_period(self.m.net, self.eps, self.st, self.w, self.clk, self.fclk)
 
     # ------------------------------------------------------------------ time steps
     def advance(self) -> int:
         """Find the next time step, update tanks and the clock (EPANET ``nextH``); 0 at the end."""
+        if not self.has_rules:
+            return int(S.advance(self.m.net, self.eps, self.st, self.clk, self.volume))
         if self.halted:
             self.htime = self.duration
         dt = 0
@@ -202,84 +180,37 @@ class Engine:
         return dt
 
     def timestep(self) -> int:
-        """Length of the next step: hydraulic, pattern, report, tank and control events."""
-        tstep = self.hstep
-        n = (self.htime + self.pstart) // self.pstep + 1
-        t = n * self.pstep - self.htime
-        if 0 < t < tstep:
-            tstep = t
-        t = self.rtime - self.htime
-        if 0 < t < tstep:
-            tstep = t
-        t = self.stop_at - self.htime
-        if 0 < t < tstep:
-            tstep = t
-        tstep = self._tank_timestep(tstep)
-        tstep = self._control_timestep(tstep)
-        if self.rules is not None and self.rules.n_rules > 0:
+        """Length of the next step: hydraulic, pattern, report, tank, control and rule events."""
+        tstep = int(S.event_timestep(self.m.net, self.eps, self.st, self.clk, self.volume))
+        if self.has_rules:
             return self.rules.rule_timestep(self, tstep)
         self.tank_levels(tstep)
         return tstep
 
-    def _tank_timestep(self, tstep: int) -> int:
-        st, net = self.st, self.m.net
-        for i in self.m.tank_index:
-            q = st.ndem[i]
-            if abs(q) <= C.QZERO:
-                continue
-            h = st.head[i]
-            if q > 0.0 and h < net.thmax[i]:
-                v = self.m.tank_vmax[i] - self.volume[i]
-            elif q < 0.0 and h > net.thmin[i]:
-                v = self.m.tank_vmin[i] - self.volume[i]
-            else:
-                continue
-            t = _round(v / q)
-            if 0 < t < tstep:
-                tstep = t
-        return tstep
-
-    def _control_timestep(self, tstep: int) -> int:
-        net, st, nj = self.m.net, self.st, self.m.n_junctions
-        for c in range(len(net.c_link)):
-            if not net.c_enabled[c]:
-                continue
-            t = 0
-            n = net.c_node[c]
-            typ = net.c_type[c]
-            if n >= 0:
-                if n < nj or net.tarea[n] <= 0:
-                    continue
-                h, q = st.head[n], st.ndem[n]
-                if abs(q) <= C.QZERO:
-                    continue
-                g = net.c_grade[c]
-                if (h < g and typ == HILEVEL and q > 0.0) or (h > g and typ == LOWLEVEL and q < 0.0):
-                    t = _round((self.tank_volume(n, g) - self.volume[n]) / q)
-            if typ == TIMER and self.m.c_time[c] > self.htime:
-                t = int(self.m.c_time[c] - self.htime)
-            if typ == TIMEOFDAY:
-                t1 = (self.htime + self.tstart) % SEC_PER_DAY
-                t2 = int(self.m.c_time[c])
-                t = t2 - t1 if t2 >= t1 else SEC_PER_DAY - t1 + t2
-            if 0 < t < tstep:
-                k = net.c_link[c]
-                if (net.ltype[k] > C.PIPE and st.setting[k] != net.c_setting[c]) or st.status[k] != net.c_status[c]:
-                    tstep = t
-        return tstep
-
     def tank_levels(self, dt: int) -> None:
         """Explicit Euler update of tank volumes and heads over ``dt`` seconds."""
-        st = self.st
-        for i in self.m.tank_index:
-            q = st.ndem[i]
-            v = self.volume[i] + q * dt
-            if v + q >= self.m.tank_vmax[i]:
-                v = self.m.tank_vmax[i]
-            elif v - q <= self.m.tank_vmin[i]:
-                v = self.m.tank_vmin[i]
-            self.volume[i] = v
-            st.head[i] = self.tank_grade(i, v)
+        S.tank_levels(self.m.net, self.eps, self.st, self.volume, int(dt))
+
+    def run_to(self, to: int, solved: bool, mode: int, rec: S.Rec | None,
+               nrec: int = 0) -> tuple[int, int, int, bool, bool, int, int]:
+        """Solve every event before ``to`` in one kernel call (no rules); see :func:`step.run_to`."""
+        if rec is None:
+            rec = _EMPTY_REC
+        return S.run_to(self.m.net, self.eps, self.st, self.w, self.clk, self.fclk, self.volume, int(to),
+                        bool(solved), int(mode), rec, int(nrec))
+
+    def run(self) -> int:
+        """Solve the whole run without recording (benchmarks); returns the number of solves."""
+        if self.has_rules:
+            n = 0
+            while True:
+                self.solve()
+                n += 1
+                if self.advance() <= 0:
+                    return n
+        if not self.run_to(self.duration, False, S.REC_NONE, None)[4]:
+            self.solve()
+        return int(self.clk[S.NSOLVES])
 
     def clock(self) -> float:
         """Time of day (s) of the current time."""
@@ -289,3 +220,43 @@ class Engine:
     def is_nan(x: float) -> bool:
         """True for NaN (helper for rule values)."""
         return math.isnan(x)
+
+
+_EMPTY_REC = S.new_rec(0, 0, 0, 0)
+
+
+@njit(cache=True, error_model="numpy")
+def _init_flows(net, st) -> None:
+    for k in range(st.flow.size):
+        if st.status[k] <= C.CLOSED:
+            st.flow[k] = C.QZERO
+        else:
+            init_link_flow(net, st, k)
+
+
+def eps_arrays(model: Model) -> S.Eps:
+    """The :data:`~twin.solvers.water.step.Eps` arrays of ``model`` (patterns, tanks, control times).
+
+    Built once per model and shared (read-only) by its engines.
+    """
+    cached = getattr(model, "_eps", None)
+    if cached is None:
+        cached = _eps_arrays(model)
+        model._eps = cached  # type: ignore[attr-defined]
+    return cached
+
+
+def _eps_arrays(model: Model) -> S.Eps:
+    m = model
+    return S.Eps(demand_node=np.asarray(m.demand_node, np.int64), demand_base=np.asarray(m.demand_base, float),
+                 demand_pattern=np.asarray(m.demand_pattern, np.int64),
+                 pattern_indptr=np.asarray(m.pattern_indptr, np.int64),
+                 pattern_values=np.asarray(m.pattern_values, float),
+                 pat_len=np.diff(m.pattern_indptr).astype(np.int64),
+                 head_pattern=np.asarray(m.head_pattern, np.int64),
+                 reservoir_index=np.asarray(m.reservoir_index, np.int64),
+                 speed_pattern=np.asarray(m.speed_pattern, np.int64),
+                 speed_links=np.flatnonzero(np.asarray(m.speed_pattern) >= 0).astype(np.int64),
+                 tank_index=np.asarray(m.tank_index, np.int64), tank_vmin=np.asarray(m.tank_vmin, float),
+                 tank_vmax=np.asarray(m.tank_vmax, float), vcurve=np.asarray(m.vcurve, np.int64),
+                 c_time=np.asarray(m.c_time, np.int64))

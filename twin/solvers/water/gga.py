@@ -145,8 +145,17 @@ def _link_terms(nj, n1, n2, ltype, flow, status, setting, r, km, rough, diam, pt
                 cx, cy, form, hexp, viscos, slot, iperm, head, P, Y, lx, diag, rhs, xflow) -> None:
     """Link coefficients and their matrix terms (EPANET ``headlosscoeffs`` + ``linkcoeffs``)."""
     for k in range(n1.size):
-        p, y = coeff(k, ltype[k], flow[k], status[k], setting[k], r[k], km[k], rough[k], diam[k], ptype[k],
-                     ph0[k], pr[k], pn[k], clo[k], chi[k], cx, cy, form, hexp, viscos)
+        t = ltype[k]
+        if t <= PIPE and status[k] > CLOSED:
+            # pipes call the scalar laws directly: passing the curve arrays to ``coeff`` costs a
+            # reference-count round trip per link
+            if form == DW:
+                p, y = pipe_dw(flow[k], r[k], km[k], rough[k], diam[k], viscos)
+            else:
+                p, y = pipe_hw(flow[k], r[k], km[k], hexp)
+        else:
+            p, y = coeff(k, t, flow[k], status[k], setting[k], r[k], km[k], rough[k], diam[k], ptype[k],
+                         ph0[k], pr[k], pn[k], clo[k], chi[k], cx, cy, form, hexp, viscos)
         P[k] = p
         Y[k] = y
         if p == 0.0:
@@ -183,18 +192,24 @@ def assemble(net, st, w) -> None:
     _link_terms(nj, net.n1, net.n2, net.ltype, st.flow, st.status, st.setting, net.r, net.km, net.rough,
                 net.diam, net.ptype, net.ph0, net.pr, net.pn, net.clo, net.chi, net.cx, net.cy, net.iopt[0],
                 net.fopt[0], net.fopt[1], net.slot, net.iperm, st.head, w.P, w.Y, w.lx, w.diag, w.rhs, w.xflow)
+    # fields are read into locals once: a namedtuple field read inside a loop costs a
+    # reference-count round trip per access in Numba
     qexp = net.fopt[4]
+    ke, el, iperm, eflow, dflow = net.ke, net.el, net.iperm, st.eflow, st.dflow
+    diag, rhs, xflow = w.diag, w.rhs, w.xflow
     for i in range(nj):
-        if net.ke[i] == 0.0:
+        if ke[i] == 0.0:
             continue
-        hloss, hgrad = emitter_loss(net.ke[i], st.eflow[i], qexp)
-        _add_diag(net, w, i, 1.0 / hgrad, (hloss + net.el[i]) / hgrad)
-        w.xflow[i] -= st.eflow[i]
+        hloss, hgrad = emitter_loss(ke[i], eflow[i], qexp)
+        r = iperm[i]
+        diag[r] += 1.0 / hgrad
+        rhs[r] += (hloss + el[i]) / hgrad
+        xflow[i] -= eflow[i]
     if net.iopt[5] == 1:
         demand_coeffs(net, st, w)
     for i in range(nj):
-        w.xflow[i] -= st.dflow[i]
-        w.rhs[net.iperm[i]] += w.xflow[i]
+        xflow[i] -= dflow[i]
+        rhs[iperm[i]] += xflow[i]
     for k in net.valves:
         if st.setting[k] != MISSING and (net.ltype[k] == PRV or net.ltype[k] == PSV or net.ltype[k] == FCV):
             _valve_matrix(net, st, w, k)
@@ -204,35 +219,38 @@ def assemble(net, st, w) -> None:
 def new_flows(net, st, w, relax: float) -> float:
     """Update link, emitter and demand flows from new heads; return the relative flow change."""
     nj = net.nj
-    nn = net.el.size
+    n1s, n2s, ltype, ptype, ke, el = net.n1, net.n2, net.ltype, net.ptype, net.ke, net.el
+    head, flow, status, ndem, eflow = st.head, st.flow, st.status, st.ndem, st.eflow
+    P, Y = w.P, w.Y
+    nn = el.size
     for i in range(nj, nn):
-        st.ndem[i] = 0.0
+        ndem[i] = 0.0
     dqsum = 0.0
     qsum = 0.0
-    for k in range(net.n1.size):
-        n1 = net.n1[k]
-        n2 = net.n2[k]
-        dq = w.Y[k] - w.P[k] * (st.head[n1] - st.head[n2])
+    for k in range(n1s.size):
+        n1 = n1s[k]
+        n2 = n2s[k]
+        dq = Y[k] - P[k] * (head[n1] - head[n2])
         dq *= relax
-        if net.ltype[k] == PUMP and net.ptype[k] == CONST_HP and dq > st.flow[k]:
-            dq = st.flow[k] / 2.0
-        st.flow[k] -= dq
-        qsum += abs(st.flow[k])
+        if ltype[k] == PUMP and ptype[k] == CONST_HP and dq > flow[k]:
+            dq = flow[k] / 2.0
+        flow[k] -= dq
+        qsum += abs(flow[k])
         dqsum += abs(dq)
-        if st.status[k] > CLOSED:
+        if status[k] > CLOSED:
             if n1 >= nj:
-                st.ndem[n1] -= st.flow[k]
+                ndem[n1] -= flow[k]
             if n2 >= nj:
-                st.ndem[n2] += st.flow[k]
+                ndem[n2] += flow[k]
     qexp = net.fopt[4]
     for i in range(nj):
-        if net.ke[i] == 0.0:
+        if ke[i] == 0.0:
             continue
-        hloss, hgrad = emitter_loss(net.ke[i], st.eflow[i], qexp)
-        dq = (hloss - (st.head[i] - net.el[i])) / hgrad
-        st.eflow[i] -= dq
+        hloss, hgrad = emitter_loss(ke[i], eflow[i], qexp)
+        dq = (hloss - (head[i] - el[i])) / hgrad
+        eflow[i] -= dq
         dqsum += abs(dq)
-        qsum += abs(st.eflow[i])
+        qsum += abs(eflow[i])
     if net.iopt[5] == 1:
         a, b = new_demand_flows(net, st)
         dqsum += a
@@ -268,28 +286,31 @@ def valve_status(net, st) -> bool:
 def link_status(net, st) -> bool:
     """Check CVs, pumps, FCVs and links to full/empty tanks (EPANET ``linkstatus``)."""
     nj = net.nj
+    n1s, n2s, ltype, ptype, phmax, tarea, thmin, thmax = (net.n1, net.n2, net.ltype, net.ptype, net.phmax,
+                                                          net.tarea, net.thmin, net.thmax)
+    head, flow, status, setting = st.head, st.flow, st.status, st.setting
     change = False
-    for k in range(net.n1.size):
-        n1 = net.n1[k]
-        n2 = net.n2[k]
-        t = net.ltype[k]
-        dh = st.head[n1] - st.head[n2]
-        s0 = st.status[k]
+    for k in range(n1s.size):
+        n1 = n1s[k]
+        n2 = n2s[k]
+        t = ltype[k]
+        s0 = status[k]
+        if t == PIPE and s0 == OPEN and n1 < nj and n2 < nj:
+            continue   # an open pipe between junctions: nothing to check
+        dh = head[n1] - head[n2]
         if s0 == XHEAD or s0 == TEMPCLOSED:
-            st.status[k] = OPEN
+            status[k] = OPEN
         if t == CVPIPE:
-            st.status[k] = cv_status(st.status[k], dh, st.flow[k])
-        if t == PUMP and st.status[k] >= OPEN and st.setting[k] > 0.0:
-            st.status[k] = pump_status(net.ptype[k], net.phmax[k], st.setting[k], -dh, st.flow[k])
-        if t == FCV and st.setting[k] != MISSING:
-            st.status[k] = fcv_status(s0, st.flow[k], st.setting[k], st.head[n1], st.head[n2])
-        if n1 >= nj and net.tarea[n1] > 0.0:
-            st.status[k] = tank_status(st.status[k], t, st.flow[k], st.head[n1], st.head[n2],
-                                       net.thmin[n1], net.thmax[n1], True)
-        if n2 >= nj and net.tarea[n2] > 0.0:
-            st.status[k] = tank_status(st.status[k], t, -st.flow[k], st.head[n2], st.head[n1],
-                                       net.thmin[n2], net.thmax[n2], False)
-        if st.status[k] != s0:
+            status[k] = cv_status(status[k], dh, flow[k])
+        if t == PUMP and status[k] >= OPEN and setting[k] > 0.0:
+            status[k] = pump_status(ptype[k], phmax[k], setting[k], -dh, flow[k])
+        if t == FCV and setting[k] != MISSING:
+            status[k] = fcv_status(s0, flow[k], setting[k], head[n1], head[n2])
+        if n1 >= nj and tarea[n1] > 0.0:
+            status[k] = tank_status(status[k], t, flow[k], head[n1], head[n2], thmin[n1], thmax[n1], True)
+        if n2 >= nj and tarea[n2] > 0.0:
+            status[k] = tank_status(status[k], t, -flow[k], head[n2], head[n1], thmin[n2], thmax[n2], False)
+        if status[k] != s0:
             change = True
     return change
 
@@ -384,8 +405,7 @@ def hydsolve(net, st, w) -> tuple[int, int, float, int]:
                 continue
             return ILL_CONDITIONED, it, relerr, node
         ldl_solve(net.nj, net.colptr, net.rowind, w.diag, w.lx, w.rhs)
-        for i in range(net.nj):
-            st.head[i] = w.rhs[net.iperm[i]]
+        _copy_heads(net.nj, net.iperm, w.rhs, st.head)
         relerr = new_flows(net, st, w, relax)
         relax = 1.0
         valve_change = False
@@ -412,8 +432,7 @@ def hydsolve(net, st, w) -> tuple[int, int, float, int]:
         it += 1
     if it > maxtrials:
         it = maxtrials
-    for i in range(net.nj):
-        st.ndem[i] = st.dflow[i] + st.eflow[i]
+    _add(net.nj, st.dflow, st.eflow, st.ndem)
     if relerr > hacc:
         return UNBALANCED, it, relerr, -1
     return OK, it, relerr, -1
@@ -426,3 +445,15 @@ def _converged(net, st, relerr: float, hacc: float) -> bool:
     if net.iopt[5] == 1:
         return pda_converged(net, st)
     return True
+
+
+@njit(cache=True, error_model="numpy", inline="always")
+def _copy_heads(nj: int, iperm: np.ndarray, rhs: np.ndarray, head: np.ndarray) -> None:
+    for i in range(nj):
+        head[i] = rhs[iperm[i]]
+
+
+@njit(cache=True, error_model="numpy", inline="always")
+def _add(n: int, a: np.ndarray, b: np.ndarray, out: np.ndarray) -> None:
+    for i in range(n):
+        out[i] = a[i] + b[i]

@@ -40,14 +40,15 @@ def demand_coeffs(net, st, w) -> None:
     pmin = net.fopt[5]
     dp = net.fopt[6] - pmin
     n = 1.0 / net.fopt[7]
+    dfull, dflow, iperm, el, diag, rhs = st.dfull, st.dflow, net.iperm, net.el, w.diag, w.rhs
     for i in range(net.nj):
-        if st.dfull[i] <= 0.0:
+        if dfull[i] <= 0.0:
             continue
-        hloss, hgrad = demand_loss(st.dflow[i], st.dfull[i], dp, n)
+        hloss, hgrad = demand_loss(dflow[i], dfull[i], dp, n)
         if hgrad > 0.0:
-            r = net.iperm[i]
-            w.diag[r] += 1.0 / hgrad
-            w.rhs[r] += (hloss + net.el[i] + pmin) / hgrad
+            r = iperm[i]
+            diag[r] += 1.0 / hgrad
+            rhs[r] += (hloss + el[i] + pmin) / hgrad
 
 
 @njit(cache=True, error_model="numpy")
@@ -58,14 +59,15 @@ def new_demand_flows(net, st) -> tuple[float, float]:
     n = 1.0 / net.fopt[7]
     dqsum = 0.0
     qsum = 0.0
+    dfull, dflow, head, el = st.dfull, st.dflow, st.head, net.el
     for i in range(net.nj):
-        if st.dfull[i] <= 0.0:
+        if dfull[i] <= 0.0:
             continue
-        hloss, hgrad = demand_loss(st.dflow[i], st.dfull[i], dp, n)
-        dq = (hloss - (st.head[i] - net.el[i] - pmin)) / hgrad
-        st.dflow[i] -= dq
+        hloss, hgrad = demand_loss(dflow[i], dfull[i], dp, n)
+        dq = (hloss - (head[i] - el[i] - pmin)) / hgrad
+        dflow[i] -= dq
         dqsum += abs(dq)
-        qsum += abs(st.dflow[i])
+        qsum += abs(dflow[i])
     return dqsum, qsum
 
 
@@ -75,10 +77,11 @@ def pda_converged(net, st) -> bool:
     pmin = net.fopt[5]
     preq = net.fopt[6]
     pexp = net.fopt[7]
+    dfull, dflow, head, el = st.dfull, st.dflow, st.head, net.el
     for i in range(net.nj):
-        if st.dfull[i] <= 0.0:
+        if dfull[i] <= 0.0:
             continue
-        p = st.head[i] - net.el[i]
+        p = head[i] - el[i]
         if p <= pmin:
             r = 0.0
         elif p >= preq:
@@ -86,6 +89,6 @@ def pda_converged(net, st) -> bool:
         else:
             r = (p - pmin) / (preq - pmin)
         r = r ** pexp
-        if abs(r * st.dfull[i] - st.dflow[i]) > 0.0001:
+        if abs(r * dfull[i] - dflow[i]) > 0.0001:
             return False
     return True

@@ -96,7 +96,10 @@ class Rules:
                 if a.link not in actions or rule.priority > actions[a.link][0]:
                     actions[a.link] = (rule.priority, a)
         count = 0
+        held = getattr(eng, "held", {})
         for k, (_, a) in actions.items():
+            if k in held:
+                continue
             s, v = eng.st.status[k], eng.st.setting[k]
             if a.status == C.OPEN and s <= C.CLOSED:
                 eng.set_status(k, True)
