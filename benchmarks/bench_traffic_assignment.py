@@ -37,7 +37,8 @@ import numpy as np  # noqa: E402
 
 from twin.io import read_tntp  # noqa: E402
 from twin.solvers.traffic.paths import all_or_nothing  # noqa: E402
-from twin.traffic import prepare, traffic_assignment  # noqa: E402
+from twin.traffic import traffic_assignment  # noqa: E402
+from twin.traffic.problem import prepare  # noqa: E402
 
 DATA = Path(__file__).resolve().parents[1] / "tests" / "data" / "traffic"
 UNITS = {"SiouxFalls": "mi", "Anaheim": "ft", "ChicagoSketch": "mi"}

@@ -5,18 +5,14 @@ only when something changed, warm-started from the last flows; travel times for 
 from __future__ import annotations
 
 import time
-from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import xarray as xr
 
-from twin.errors import NetworkError, ScenarioError, SimulationError
+from twin.errors import ConvergenceError, NetworkError, ScenarioError, SimulationError
 from twin.results import Variable, make_dataset
-from twin.solvers.traffic import frank_wolfe as _fw
-from twin.solvers.traffic.costs import bpr_time
-from twin.solvers.traffic.paths import node_to_node_costs
-from twin.traffic import Problem, _solve_linear, prepare
+from twin.traffic import Assignment
 
 if TYPE_CHECKING:
     from twin.model.network import Network
@@ -49,21 +45,21 @@ class TrafficAdapter:
     kinds = ("link", "node", "signal")
 
     def __init__(self, network: "Network", demand_multiplier: float = 1.0, rgap: float = 1e-4) -> None:
-        self.problem = prepare(network)
-        a = self.problem.arrays
-        self.link_ids = [str(x) for x in a.link_ids]
-        self.node_ids = [str(x) for x in a.node_ids]
+        self.assignment = Assignment(network)
+        roads = self.assignment
+        self.link_ids = [str(x) for x in roads.link_ids]
+        self.node_ids = [str(x) for x in roads.node_ids]
         self._link_pos = {x: i for i, x in enumerate(self.link_ids)}
         self._node_pos = {x: i for i, x in enumerate(self.node_ids)}
         sig = network.signal
         self.signal_ids = [str(s) for s in sig.index]
         self._signal = {str(s): (self._node_pos[str(r.node)], float(r.dark_capacity_factor))
                         for s, r in sig.iterrows()}
-        self.link_open = np.asarray(a.in_service, bool).copy()
+        self.link_open = roads.in_service.copy()
         self.dark: set[str] = set()
         self.multiplier = float(demand_multiplier)
         self.rgap = float(rgap)
-        self.x = np.zeros(a.n_links)
+        self.x = np.zeros(roads.n_links)
         self._x_mult = self.multiplier
         self._base: dict[float, tuple[np.ndarray, float]] = {}
         self.tstt_vh = 0.0
@@ -71,7 +67,6 @@ class TrafficAdapter:
         self.dirty = True
         self.solve_time_s = 0.0
         self.n_solves = 0
-        self._current = self.problem
 
     def has(self, kind: str, asset_id: str) -> bool:
         """Whether the road layer holds asset ``kind:asset_id``."""
@@ -82,14 +77,14 @@ class TrafficAdapter:
         """Close or reopen a link, close every link at a node, or darken / light a signal."""
         if not self.has(kind, asset_id):
             raise ScenarioError(f"road network has no {kind} {asset_id!r}")
-        a = self.problem.arrays
+        roads = self.assignment
         if kind == "link":
             i = self._link_pos[asset_id]
-            self.link_open[i] = not out and bool(a.in_service[i])
+            self.link_open[i] = not out and bool(roads.in_service[i])
         elif kind == "node":
             n = self._node_pos[asset_id]
-            touching = (a.from_node == n) | (a.to_node == n)
-            self.link_open[touching] = (not out) & np.asarray(a.in_service, bool)[touching]
+            touching = (roads.from_node == n) | (roads.to_node == n)
+            self.link_open[touching] = (not out) & roads.in_service[touching]
         elif out:
             self.dark.add(asset_id)
         else:
@@ -102,57 +97,41 @@ class TrafficAdapter:
             self.multiplier = float(value)
             self.dirty = True
 
-    def capacity(self) -> np.ndarray:
-        """Link capacities now (veh/h): links into a dark signal's node keep their share."""
-        a = self.problem.arrays
-        cap = np.asarray(a.capacity_vph, float).copy()
+    def capacity_factor(self) -> np.ndarray:
+        """Capacity multiplier per link now: links into a dark signal's node keep their share."""
+        roads = self.assignment
+        factor = np.ones(roads.n_links)
         for s in self.dark:
-            node, factor = self._signal[s]
-            cap[a.to_node == node] *= factor
-        return cap
+            node, share = self._signal[s]
+            factor[roads.to_node == node] *= share
+        return factor
 
-    def _problem(self, link_open: np.ndarray, cap: np.ndarray) -> Problem:
-        p = self.problem
-        const = np.where(link_open, np.where(np.isfinite(p.const), p.const, 0.0), np.inf)
-        return replace(p, cap=np.ascontiguousarray(np.where(link_open, cap, 1.0)), const=np.ascontiguousarray(const),
-                       demand=np.ascontiguousarray(p.demand * self.multiplier))
+    def capacity(self) -> np.ndarray:
+        """Link capacities now (veh/h)."""
+        return self.assignment.capacities(self.capacity_factor())
 
-    def _assign(self, problem: Problem, warm: np.ndarray | None) -> tuple[np.ndarray, float]:
-        gaps, aecs = np.zeros(201), np.zeros(201)
+    def _assign(self, warm: np.ndarray | None, base: bool = False) -> tuple[np.ndarray, float]:
+        """Flows and total travel time (veh h/h) now; trips cut off by closures are left out."""
+        conditions: dict[str, Any] = {} if base else dict(capacity_factor=self.capacity_factor(),
+                                                          closed_links=~self.link_open)
         try:
-            (status, *_), x, _, _ = _solve_linear(problem, "bfw", warm, self.rgap, 200, gaps, aecs)
+            ds = self.assignment.solve(**conditions, demand_multiplier=self.multiplier, warm_start=warm,
+                                       rgap=self.rgap, max_iterations=200, unreachable="drop")
+        except ConvergenceError as err:
+            ds = err.result  # type: ignore[attr-defined]
         except NetworkError as err:
             if warm is None:
                 raise SimulationError(f"traffic assignment failed: {err}") from None
-            return self._assign(problem, None)
-        if status == _fw.UNREACHABLE:
-            cut = self._unreachable(problem)
-            if not cut.any():
-                raise SimulationError("trips have no path over the open roads; the closures cut a zone off")
-            self.lost_vph = float(problem.demand[cut].sum())
-            return self._assign(replace(problem, demand=np.ascontiguousarray(np.where(cut, 0.0, problem.demand))),
-                                None)
-        t = bpr_time(x, problem.t0, problem.cap, problem.alpha, problem.beta, np.empty_like(x))
-        open_ = problem.open
-        return x, float(np.sum(np.where(open_, x * t, 0.0))) / 3600.0
+            return self._assign(None, base)
+        if not base:
+            self.lost_vph = float(ds.attrs["unreachable_demand_vph"])
+        return ds["flow_vph"].values.copy(), float(ds.attrs["total_system_travel_time_vh"])
 
     def _base_state(self) -> tuple[np.ndarray, float]:
         key = self.multiplier
         if key not in self._base:
-            a = self.problem.arrays
-            self._base[key] = self._assign(self._problem(np.asarray(a.in_service, bool),
-                                                         np.asarray(a.capacity_vph, float)), None)
+            self._base[key] = self._assign(None, base=True)
         return self._base[key]
-
-    def _unreachable(self, problem: Problem) -> np.ndarray:
-        """Zone pairs with trips but no path over the open links."""
-        a = problem.arrays
-        star = problem.star
-        zn = np.ascontiguousarray(a.zone_node, dtype=np.int64)
-        cost = np.ascontiguousarray(np.where(problem.open, problem.t0, np.inf))
-        out = np.empty((len(zn), len(zn)))
-        node_to_node_costs(cost, zn, zn, star[2], star[3], star[5], star[6], out, 1)
-        return (problem.demand > 0) & ~np.isfinite(out)
 
     def base_tstt(self) -> float:
         """Total travel time (veh h per hour) of the undisturbed network at the current demand."""
@@ -161,22 +140,21 @@ class TrafficAdapter:
     @property
     def undisturbed(self) -> bool:
         """True when no link is closed beyond the network's own and no signal is dark."""
-        return not self.dark and bool(np.array_equal(self.link_open, self.problem.arrays.in_service))
+        return not self.dark and bool(np.array_equal(self.link_open, self.assignment.in_service))
 
     def solve(self) -> bool:
         """Re-assign when something changed (warm start from the last flows); True if it solved."""
         if not self.dirty:
             return False
         start = time.perf_counter()
-        problem = self._problem(self.link_open, self.capacity())
         if self.undisturbed:
             x, tstt = self._base_state()
             self.x, self.tstt_vh, self.lost_vph = x.copy(), tstt, 0.0
         else:
             warm = self.x * (self.multiplier / self._x_mult) if self.n_solves and self._x_mult else None
             self.lost_vph = 0.0
-            self.x, self.tstt_vh = self._assign(problem, warm)
-        self._x_mult, self._current = self.multiplier, problem
+            self.x, self.tstt_vh = self._assign(warm)
+        self._x_mult = self.multiplier
         self.solve_time_s += time.perf_counter() - start
         self.n_solves += 1
         self.dirty = False
@@ -188,10 +166,8 @@ class TrafficAdapter:
 
     def link_times(self) -> np.ndarray:
         """Link travel times now (s; inf when closed): last solved flows over today's capacities."""
-        p = self.problem
-        cap = np.where(self.link_open, self.capacity(), 1.0)
-        t = bpr_time(self.x, p.t0, cap, p.alpha, p.beta, np.empty_like(self.x))
-        return np.where(self.link_open, t, np.inf)
+        return self.assignment.link_travel_times(self.x, capacity_factor=self.capacity_factor(),
+                                                 closed_links=~self.link_open)
 
     def travel_time_s(self, origin: str, destination: str) -> float:
         """Shortest travel time (s) between two road nodes now (inf when cut off).
@@ -205,15 +181,7 @@ class TrafficAdapter:
         """
         if origin == destination:
             return 0.0
-        a = self.problem.arrays
-        out = np.empty((1, 1))
-        src = np.array([self._node_pos[origin]], np.int64)
-        dst = np.array([self._node_pos[destination]], np.int64)
-        star = self.problem.star
-        node_to_node_costs(np.ascontiguousarray(self.link_times()), src, dst, star[2], star[3], star[5], star[6],
-                           out, 1)
-        del a
-        return float(out[0, 0])
+        return float(self.assignment.travel_times(origin, destination, link_time_s=self.link_times()).item())
 
 
 class TrafficRecorder:

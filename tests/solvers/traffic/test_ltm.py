@@ -127,3 +127,38 @@ def test_crews_see_the_queues_of_a_dynamic_run():
     assert queue > 0
     tt = float(travel_times(net, ds, "A", "B").item())
     assert tt == pytest.approx(150.0 + queue / (2000.0 / 3600.0), rel=1e-9)
+
+
+def test_smoothed_routes_never_loop():
+    from twin.solvers.traffic.ltm import reroute
+
+    # nodes 0 (destination), 1 (V), 2 (U); links V-D, U-D, V-U, U-V
+    from_node, to_node = np.array([1, 2, 1, 2]), np.array([0, 0, 2, 1])
+
+    def csr(keys):
+        order = np.argsort(keys, kind="stable")
+        return np.searchsorted(keys[order], np.arange(4)).astype(np.int64), order.astype(np.int64)
+
+    out_indptr, out_links = csr(from_node)
+    in_indptr, in_links = csr(to_node)
+    zone_node, through = np.array([0], np.int64), np.ones(3, np.bool_)
+    beta = np.zeros((1, 4))
+    args = (zone_node, in_indptr, in_links, from_node, to_node, out_indptr, out_links, through)
+    reroute(np.array([10.0, 100.0, 1.0, 1.0]), *args, 1.0, beta)  # V -> D, U -> V -> D
+    np.testing.assert_array_equal(beta[0], [1.0, 0.0, 0.0, 1.0])
+    reroute(np.array([100.0, 10.0, 1.0, 1.0]), *args, 0.5, beta)  # now V -> U -> D, U -> D
+    # half of V's traffic moves to V-U; U drops U-V (it leads away from D now): no V-U-V loop
+    np.testing.assert_array_equal(beta[0], [0.5, 1.0, 0.5, 0.0])
+
+
+def test_storage_has_at_least_the_lanes_capacity_needs():
+    from twin.model import compile_traffic
+    from twin.traffic.dynamics import _dynamic_links
+
+    net = corridor(("A", "C", 4800.0, 50.0, 1000.0), ("C", "B", 2000.0, 50.0, 1000.0))
+    arrays = compile_traffic(net)
+    storage = _dynamic_links(arrays, net, 5.0, 0.15, 2400.0)[3]
+    np.testing.assert_allclose(storage, [0.15 * 2 * 1000.0, 0.15 * 1000.0])  # 4800 veh/h: two lanes
+    np.testing.assert_allclose(_dynamic_links(arrays, net, 5.0, 0.15, None)[3], 0.15 * 1000.0)
+    with pytest.raises(ValueError, match="lane_capacity_vph"):
+        traffic_dynamics(net, duration_s=60, lane_capacity_vph=0.0)

@@ -13,10 +13,11 @@ Vehicles carry their destination: each link holds a first-in-first-out list of p
 step with inflow) with their destination shares. At every node, the share of each destination
 leaves over the out-links by turning fractions that follow the shortest path under the current
 (instantaneous) link travel times, recomputed every ``reroute_steps`` and smoothed (dynamic user
-optimal route choice, en route). Demand waits in a point queue at its origin until the first link
-can take it. Events change capacities while running: an incident scales a link's outflow
-capacity, a closure stops inflow (vehicles already on the link still leave), a dark signal scales
-the outflow capacity of the links into its node.
+optimal route choice, en route); smoothing keeps only links that bring vehicles closer to their
+destination under the current times, so routes never loop. Demand waits in a point queue at its
+origin until the first link can take it. Events change capacities while running: an incident
+scales a link's outflow capacity, a closure stops inflow (vehicles already on the link still
+leave), a dark signal scales the outflow capacity of the links into its node.
 
 References
 ----------
@@ -168,9 +169,17 @@ def reroute(tt, zone_node, in_indptr, in_links, from_node, to_node, out_indptr, 
                     best = a
             if best < 0:
                 continue
+            # smooth towards the best link, keeping only links that bring vehicles closer to the
+            # destination under the current times: routes stay loop-free (a mix of old and new
+            # trees could send vehicles round in circles and, with spillback, lock the network up)
+            kept = 0.0
             for k in range(out_indptr[v], out_indptr[v + 1]):
                 a = out_links[k]
-                beta[d, a] = (1.0 - weight) * beta[d, a] + (weight if a == best else 0.0)
+                w_ = to_node[a]
+                closer = dist[w_] < dist[v] and (through[w_] or w_ == zone_node[d])
+                beta[d, a] = (1.0 - weight) * beta[d, a] if closer and a != best else 0.0
+                kept += beta[d, a]
+            beta[d, best] = 1.0 - kept
 
 
 @njit(cache=True)
