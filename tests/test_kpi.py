@@ -108,3 +108,25 @@ def test_scorecard_by_asset(cascade):
     long = kpi.scorecard(res.datasets, city, 40.0, by="asset").set_index(["asset", "kpi"]).value
     assert long["load:LD1", "outage_h"] == pytest.approx(4.25)
     assert long["junction:J2", "pressure_deficit_h"] == pytest.approx(3.0)
+
+
+def test_traffic_delay_per_district_adds_up():
+    import twin
+    from twin.sim import Event, RunConfig, simulate
+
+    city = twin.datasets.sample_city()
+    res = simulate(city, RunConfig(2 * 3600, 900, layers=("grid", "traffic"), multipliers={"traffic": 1.5}),
+                   [Event(1800, "outage", "line:F7-1")])
+    ds = res.datasets["traffic"]
+    links = kpi.link_kpis(ds, city)
+    assert set(links.district) - {""} <= set(city.district.index.astype(str))
+    assert links.district.ne("").mean() > 0.9  # links placed in district polygons by geometry
+    unclipped = float(((ds.total_travel_time_vh - ds.base_travel_time_vh).values * kpi.step_weights(ds.time.values))
+                      .sum() / 3600.0)
+    assert links.delay_vh.sum() == pytest.approx(unclipped, rel=1e-6, abs=1e-6)
+    assert kpi.traffic_delay_vh(ds) == pytest.approx(unclipped, rel=1e-6)
+    card = kpi.scorecard(res.datasets, city)
+    assert card.traffic_delay_vh.sum() == pytest.approx(links.delay_vh[links.district != ""].sum())
+    assert card.traffic_delay_vh.max() > 0
+    long = kpi.by_asset(res.datasets, city)
+    assert long.asset.str.startswith("link:").any()

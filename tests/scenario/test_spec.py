@@ -42,6 +42,8 @@ def test_times_and_durations():
     ({"events": [{"at": "10:00", "kind": "explode", "asset": "line:F7-1"}]}, "[events[0].kind]", "'outage'"),
     ({"events": [{"at": "10:00", "kind": "outage", "asset": "F7-1"}]}, "[events[0].asset]", "kind:id"),
     ({"demand": {"water_multiplier": 0}}, "[demand.water_multiplier]", "greater than 0"),
+    ({"profiles": {"grid_load": [1.0] * 23}}, "[profiles.grid_load]", "24 hourly multipliers"),
+    ({"profiles": {"traffic": [1.0] * 24}}, "[profiles.traffic]", "unknown key"),
 ])
 def test_errors_name_file_key_and_expectation(data, key, expected):
     with pytest.raises(ScenarioError) as err:
@@ -59,3 +61,13 @@ def test_missing_description_and_bad_toml(tmp_path):
         load_scenario(p)
     with pytest.raises(ScenarioError, match="no such scenario file"):
         load_scenario(tmp_path / "missing.toml")
+
+
+def test_profiles_by_layer_and_hash():
+    plain = scenario_from_dict({"name": "x", "description": "y"})
+    assert plain.profiles.layers() == {}
+    prof = scenario_from_dict({"name": "x", "description": "y", "profiles": {"water_demand": [0.5] * 24}})
+    assert prof.profiles.layers() == {"water": (0.5,) * 24}
+    assert prof.fingerprint() != plain.fingerprint()
+    road = load_scenario(Path(__file__).parents[2] / "scenarios" / "road-closure-incident.toml")
+    assert set(road.profiles.layers()) == {"grid", "traffic"}

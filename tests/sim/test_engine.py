@@ -116,3 +116,32 @@ def test_engine_timings_split_solver_and_engine(feeder_trip):
     t = feeder_trip.timings
     assert t["grid_solves"] >= 2 and t["engine_s"] >= 0
     assert np.isclose(t["wall_s"], t["engine_s"] + t["grid_solve_s"] + t["traffic_solve_s"])
+
+
+def test_profiles_scale_each_layer_by_hour(city):
+    grid = tuple(1.0 + 0.1 * h for h in range(24))
+    traffic = tuple(0.5 if h % 2 else 1.0 for h in range(24))
+    cfg = RunConfig(3 * 3600, 1800, layers=("grid", "traffic"), multipliers={"grid": 1.2},
+                    profiles={"grid": grid, "traffic": traffic}, start_of_day_s=10 * 3600)
+    res = Engine(city, cfg, [Event(5400, "demand", layer="grid", value=1.5)]).run()
+    load = res.datasets["grid"].load_p_mw.sum("load").values
+    base = float(city.load.p_mw.sum() * city.load.scaling.mean()) if "scaling" in city.load else None
+    hours = 10 + res.datasets["grid"].time.values // 3600
+    mult = np.where(res.datasets["grid"].time.values >= 5400, 1.5, 1.2)
+    expected = mult * np.array([grid[h] for h in hours])
+    np.testing.assert_allclose(load / load[0], expected / expected[0])
+    if base is not None:
+        assert load[0] == pytest.approx(base * 1.2 * grid[10], rel=1e-6)
+    tr = res.datasets["traffic"]
+    flows = tr.flow_vph.sum("link").values
+    assert flows[2] == pytest.approx(flows[0] * 0.5, rel=1e-3)  # 11:00 is an odd (half-demand) hour
+    assert not (res.events.kind == "demand").sum() > 1  # profiles do not flood the event log
+
+
+def test_profiles_reach_water_demand(city):
+    flat = Engine(city, RunConfig(2 * 3600, 3600, layers=("water",))).run().datasets["water"]
+    half = RunConfig(2 * 3600, 3600, layers=("water",), profiles={"water": tuple([1.0] + [0.5] * 23)})
+    ds = Engine(city, half).run().datasets["water"]
+    req, req0 = ds.demand_requested.sum("junction").values, flat.demand_requested.sum("junction").values
+    assert req[0] == pytest.approx(req0[0], rel=1e-9)
+    np.testing.assert_allclose(req[1:], 0.5 * req0[1:], rtol=1e-9)

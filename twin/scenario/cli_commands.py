@@ -33,28 +33,50 @@ def _scenario_files(paths: list[str]) -> list[Path]:
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
-    from twin.errors import TwinError
-    from twin.scenario import load_scenario, run
+    from twin.scenario import load_scenario, run_many
 
     files = _scenario_files(args.scenarios)
     specs = [load_scenario(f) for f in files]  # validate all before running any
-    failed = 0
     out = Path(args.out)
-    for spec in specs:
-        target = out if len(specs) == 1 else out / spec.name
-        try:
-            res = run(None, spec, progress=args.progress)
-        except (TwinError, ValueError) as err:
-            failed += 1
-            print(f"twin: scenario {spec.name} failed: {' '.join(str(err).split())}", file=sys.stderr)
+    if args.progress and len(specs) == 1:
+        return _run_one_with_progress(specs[0], out, args.quiet)
+    ensemble = run_many(None, specs, executor=args.executor, workers=args.workers, address=args.address)
+    for name in ensemble:
+        target = out if len(specs) == 1 else out / name
+        if name in ensemble.failures:
+            f = ensemble.failures[name]
+            print(f"twin: scenario {name} failed: {f.error_type}: {f.message}", file=sys.stderr)
             continue
+        res = ensemble.results[name]
         res.save(target)
-        if not args.quiet:
-            print(res.summary_text())
-            print(f"  results: {target}  ({res.timings.get('total_s', 0.0):.2f} s)")
+        _print_result(res, target, args.quiet)
+    if len(specs) > 1:
+        out.mkdir(parents=True, exist_ok=True)
+        ensemble.summary_table().to_csv(out / "ensemble_summary.csv")
+    failed = len(ensemble.failures)
     if failed:
         return EXIT_PARTIAL if failed < len(specs) else EXIT_BAD_INPUT
     return EXIT_OK
+
+
+def _run_one_with_progress(spec: Any, out: Path, quiet: bool) -> int:
+    from twin.errors import TwinError
+    from twin.scenario import run
+
+    try:
+        res = run(None, spec, progress=True)
+    except (TwinError, ValueError) as err:
+        print(f"twin: scenario {spec.name} failed: {' '.join(str(err).split())}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    res.save(out)
+    _print_result(res, out, quiet)
+    return EXIT_OK
+
+
+def _print_result(res: Any, target: Path, quiet: bool) -> None:
+    if not quiet:
+        print(res.summary_text())
+        print(f"  results: {target}  ({res.timings.get('total_s', 0.0):.2f} s)")
 
 
 def _tolerances(path: str | None) -> dict[str, Any] | None:
@@ -115,7 +137,11 @@ def add_commands(sub: Any) -> None:
     r.add_argument("scenarios", nargs="+", help="scenario .toml files or folders of them")
     r.add_argument("--out", required=True, help="result folder (one subfolder per scenario when several)")
     r.add_argument("--quiet", action="store_true", help="do not print the KPI summary")
-    r.add_argument("--progress", action="store_true", help="show a progress bar")
+    r.add_argument("--progress", action="store_true", help="show a progress bar (one scenario, serial)")
+    r.add_argument("--executor", choices=("serial", "processes", "dask"), default="serial",
+                   help="run the scenarios one after the other, on a local process pool or on Dask")
+    r.add_argument("--workers", type=int, default=None, help="worker processes (default: usable cores)")
+    r.add_argument("--address", default=None, help="scheduler address of a running Dask cluster")
     r.set_defaults(func=_cmd_run)
     c = sub.add_parser("compare", help="compare two result folders; exit 1 on a difference beyond tolerance")
     c.add_argument("base", help="baseline result folder")

@@ -7,7 +7,7 @@ import time
 from dataclasses import dataclass, field
 from os import PathLike
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterable
+from typing import TYPE_CHECKING, Any, Iterable, Literal
 
 import pandas as pd
 import xarray as xr
@@ -16,7 +16,10 @@ from twin.errors import AssetNotFoundError, ScenarioError, TwinError
 from twin.scenario.spec import Scenario, load_scenario, parse_at
 
 if TYPE_CHECKING:
+    from concurrent.futures import Executor
+
     from twin.model.network import Network
+    from twin.scenario.ensemble import Ensemble
     from twin.sim import Event, RunConfig
 
 __all__ = ["RunResult", "load_result", "run", "run_many"]
@@ -180,7 +183,12 @@ def config_of(scenario: Scenario, network: "Network", *, progress: bool = False)
                                   "traffic": d.traffic_multiplier},
                      water_settings=scenario.water.model_dump(), traffic_rgap=scenario.traffic.rgap, crews=crews,
                      hazards=_hazards(scenario, network), failure_rates=dict(scenario.random_failures),
-                     pressure_threshold_m=scenario.kpis.pressure_threshold_m, progress=progress)
+                     pressure_threshold_m=scenario.kpis.pressure_threshold_m, profiles=scenario.profiles.layers(),
+                     start_of_day_s=_seconds_of_day(scenario.start), progress=progress)
+
+
+def _seconds_of_day(start: Any) -> float:
+    return float(start.hour * 3600 + start.minute * 60 + start.second)
 
 
 def run(network: "Network | None", scenario: Scenario | str | PathLike[str], *, progress: bool = False) -> RunResult:
@@ -232,18 +240,30 @@ def run(network: "Network | None", scenario: Scenario | str | PathLike[str], *, 
                      {"description": scenario.description, **attrs, "seed": scenario.seed})
 
 
-def run_many(network: "Network | None", scenarios: Iterable[Scenario | str | PathLike[str]]
-             ) -> dict[str, RunResult | Exception]:
-    """Run several scenarios one after the other; a failing one leaves the others' results.
+def run_many(network: "Network | None", scenarios: Iterable[Scenario | str | PathLike[str]], *,
+             executor: "Literal['serial', 'processes', 'dask'] | Executor" = "serial", address: str | None = None,
+             workers: int | None = None, batch_size: "int | Literal['auto']" = "auto",
+             seed: int | None = None) -> "Ensemble":
+    """Run several scenarios, serially, on a local process pool or on Dask; a failing one leaves
+    the others' results (see :func:`twin.scenario.ensemble.run_ensemble` for the parameters).
 
-    Returns a mapping scenario name (or path) -> RunResult, or the exception it raised.
+    Returns an :class:`~twin.scenario.ensemble.Ensemble`: a mapping scenario name -> RunResult,
+    or the :class:`~twin.scenario.ensemble.ScenarioFailure` it raised, with the results combined
+    along a ``scenario`` dimension (``.datasets()``) and KPI tables with a scenario column
+    (``.kpis()``, ``.summary_table()``).
+
+    Examples
+    --------
+    >>> import twin
+    >>> from twin.scenario.spec import scenario_from_dict
+    >>> ok = scenario_from_dict({"name": "ok", "description": "calm", "duration": "30min", "layers": ["grid"]})
+    >>> bad = scenario_from_dict({"name": "bad", "description": "no such line", "duration": "30min",
+    ...     "layers": ["grid"], "events": [{"at": "00:15", "kind": "outage", "asset": "line:NOPE"}]})
+    >>> ens = run_many(twin.datasets.sample_city(), [ok, bad])
+    >>> sorted(ens.results), sorted(ens.failures)
+    (['ok'], ['bad'])
     """
-    out: dict[str, RunResult | Exception] = {}
-    for spec in scenarios:
-        key = spec.name if isinstance(spec, Scenario) else str(spec)
-        try:
-            res = run(network, spec)
-            out[res.name] = res
-        except (TwinError, OSError, ValueError) as err:
-            out[key] = err
-    return out
+    from twin.scenario.ensemble import run_ensemble
+
+    return run_ensemble(network, scenarios, executor=executor, address=address, workers=workers,
+                        batch_size=batch_size, seed=seed)

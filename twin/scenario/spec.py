@@ -75,6 +75,36 @@ class DemandSpec(BaseModel):
     traffic_multiplier: float = Field(1.0, gt=0)
 
 
+class ProfilesSpec(BaseModel):
+    """Time-of-day profiles: 24 hourly multipliers (hour 0 = 00:00-01:00 first) on top of the
+    demand multipliers; water's applies on top of the network's own demand patterns.
+
+    Examples
+    --------
+    >>> ProfilesSpec(grid_load=[1.0] * 24).layers()["grid"][:2]
+    (1.0, 1.0)
+    """
+
+    model_config = _STRICT
+    grid_load: list[float] | None = None
+    water_demand: list[float] | None = None
+    traffic_demand: list[float] | None = None
+
+    @field_validator("grid_load", "water_demand", "traffic_demand")
+    @classmethod
+    def _hourly(cls, v: list[float] | None) -> list[float] | None:
+        if v is not None and len(v) != 24:
+            raise ValueError(f"expected 24 hourly multipliers (hour 0 first), got {len(v)}")
+        if v is not None and min(v) <= 0:
+            raise ValueError(f"expected multipliers > 0, got {min(v)}")
+        return v
+
+    def layers(self) -> dict[str, tuple[float, ...]]:
+        """The profiles by layer (``grid``, ``water``, ``traffic``), those given only."""
+        pairs = (("grid", self.grid_load), ("water", self.water_demand), ("traffic", self.traffic_demand))
+        return {layer: tuple(float(x) for x in v) for layer, v in pairs if v is not None}
+
+
 class WaterSpec(BaseModel):
     """Water settings: demand model and the pressures that define service."""
 
@@ -182,6 +212,7 @@ class Scenario(BaseModel):
     seed: int | None = None
     layers: list[Literal["grid", "water", "traffic"]] = Field(default_factory=lambda: ["grid", "water", "traffic"])  # type: ignore[arg-type]
     demand: DemandSpec = Field(default_factory=lambda: DemandSpec.model_validate({}))
+    profiles: ProfilesSpec = Field(default_factory=lambda: ProfilesSpec.model_validate({}))
     water: WaterSpec = Field(default_factory=lambda: WaterSpec.model_validate({}))
     traffic: TrafficSpec = Field(default_factory=lambda: TrafficSpec.model_validate({}))
     events: list[EventSpec] = Field(default_factory=list)
@@ -209,8 +240,12 @@ class Scenario(BaseModel):
         return parse_duration(self.step)
 
     def fingerprint(self) -> str:
-        """SHA-256 of the scenario's content (for provenance and comparisons)."""
-        text = json.dumps(self.model_dump(mode="json"), sort_keys=True)
+        """SHA-256 of the scenario's content (for provenance and comparisons); sections left at
+        their defaults that older files did not have (``profiles``) do not change it."""
+        data = self.model_dump(mode="json")
+        if not self.profiles.layers():
+            data.pop("profiles")
+        text = json.dumps(data, sort_keys=True)
         return hashlib.sha256(text.encode()).hexdigest()
 
 

@@ -55,6 +55,11 @@ class RunConfig:
         Random failures per asset per year.
     pressure_threshold_m : float
         Pressure below which a junction counts as under-served (log and KPIs).
+    profiles : mapping layer -> sequence of 24 floats
+        Hourly time-of-day multipliers (hour 0 first) applied on top of the layer's demand
+        multiplier: grid load, water demand (on top of the network's own patterns), traffic trips.
+    start_of_day_s : float
+        Clock time of the start (s after midnight); places the run on the profiles.
     progress : bool
         Show a progress bar (tqdm) over the steps.
 
@@ -75,7 +80,24 @@ class RunConfig:
     hazards: tuple["Hazard", ...] = ()
     failure_rates: Mapping[str, float] = field(default_factory=dict)
     pressure_threshold_m: float = 15.0
+    profiles: Mapping[str, tuple[float, ...]] = field(default_factory=dict)
+    start_of_day_s: float = 0.0
     progress: bool = False
+
+    def profile_factor(self, layer: str, time_s: float) -> float:
+        """The time-of-day multiplier of ``layer`` at ``time_s`` from the start (1 without a profile).
+
+        Examples
+        --------
+        >>> cfg = RunConfig(7200, 900, profiles={"grid": tuple(range(1, 25))}, start_of_day_s=3600)
+        >>> cfg.profile_factor("grid", 0), cfg.profile_factor("grid", 3600), cfg.profile_factor("water", 0)
+        (2.0, 3.0, 1.0)
+        """
+        values = self.profiles.get(layer)
+        if not values:
+            return 1.0
+        hour = int((self.start_of_day_s + time_s) // 3600.0) % len(values)
+        return float(values[hour])
 
     @property
     def n_steps(self) -> int:
@@ -133,8 +155,12 @@ class Engine:
         self.water: Any = self.adapters.get("water")
         self._reasons: dict[str, set[str]] = {}
         self._power_gen: dict[str, int] = {}
+        self._demand = {layer: float(config.multipliers.get(layer, 1.0)) for layer in self.adapters}
+        self._applied = dict(self._demand)
+        for layer in self.adapters:
+            self._set_multiplier(layer)
         self._energised = self.grid.solve().copy() if self.grid is not None else None
-        self._grid_causes: list[int] = []
+        self._grid_causes: list[int | None] = []
         self._settle_pending = False
         self.crews = None
         if config.crews is not None:
@@ -202,15 +228,40 @@ class Engine:
 
     def _input_demand(self, ev: Event) -> None:
         layer = ev.layer
-        self.log.add(self.env.now, f"{layer}:demand", "demand", None, f"multiplier {ev.value}")
-        adapter = self.adapters.get(layer)
-        if adapter is None:
+        eid = self.log.add(self.env.now, f"{layer}:demand", "demand", None, f"multiplier {ev.value}")
+        if layer in self.adapters:
+            self._demand[layer] = float(ev.value)
+            self._set_multiplier(layer, eid)
+
+    # ------------------------------------------------------------------ demand and profiles
+    def _set_multiplier(self, layer: str, cause: int | None = None) -> None:
+        """Give ``layer`` its demand multiplier times its time-of-day factor now."""
+        adapter = self.adapters[layer]
+        factor = self.config.profile_factor(layer, self.env.now)
+        if layer == "grid":
+            adapter.set_multiplier(self._demand[layer])
+            adapter.set_profile(factor)
+            if adapter.dirty and hasattr(self, "_energised"):
+                self._settle_grid(cause)
             return
+        value = self._demand[layer] * factor
+        if value == self._applied[layer]:
+            return
+        self._applied[layer] = value
         if layer == "water":
             adapter.at(self.env.now)
-        adapter.set_multiplier(float(ev.value))
-        if layer == "grid":
-            self._settle_grid(len(self.log) - 1)
+        adapter.set_multiplier(value)
+
+    def _profiles(self) -> Generator[simpy.Event, Any, None]:
+        """Apply the time-of-day profiles at every hour boundary of the run."""
+        layers = [layer for layer in self.config.profiles if layer in self.adapters]
+        while layers:
+            wait = 3600.0 - (self.config.start_of_day_s + self.env.now) % 3600.0
+            if self.env.now + wait > self.config.duration_s:
+                return
+            yield self.env.timeout(wait)
+            for layer in layers:
+                self._set_multiplier(layer)
 
     # ------------------------------------------------------------------ asset states
     def is_out(self, asset: str) -> bool:
@@ -249,7 +300,7 @@ class Engine:
         self._set_reason(asset, "failed", False)
 
     # ------------------------------------------------------------------ grid cascade
-    def _settle_grid(self, cause: int) -> None:
+    def _settle_grid(self, cause: int | None) -> None:
         self._grid_causes.append(cause)
         if not self._settle_pending:
             self._settle_pending = True
@@ -260,7 +311,7 @@ class Engine:
         self._settle_pending = False
         causes, self._grid_causes = self._grid_causes, []
         energised = self.grid.solve()
-        cause = causes[0] if causes else None
+        cause = next((c for c in causes if c is not None), None)
         if not self.grid.converged:
             self.log.add(self.env.now, "grid:power_flow", "not_converged", cause, "voltages unknown until next change")
         changed = np.flatnonzero(energised != self._energised)
@@ -311,6 +362,8 @@ class Engine:
                 self.roads.solve()
             for rec in recorders.values():
                 rec.record(k)
+            if self._road_base is not None:
+                self._road_base.record(k)
             if bar is not None:
                 bar.update(1)
 
@@ -327,8 +380,11 @@ class Engine:
         wall = time.perf_counter()
         self._solve_start = {k: float(a.solve_time_s) for k, a in self.adapters.items()}
         recorders = _recorders(self.adapters, self.config.n_steps)
+        self._road_base = _RoadBase(self.roads, self.config.n_steps) if self.roads is not None else None
         for ev in self.events:
             self.env.process(self._input(ev))
+        if self.config.profiles:
+            self.env.process(self._profiles())
         self._schedule_failures()
         bar = _progress(self.config) if self.config.progress else None
         stepper = self.env.process(self._stepper(recorders, bar))
@@ -353,6 +409,8 @@ class Engine:
         attrs = provenance(self.network, solver="twin.sim", seed=self.config.seed, step_s=self.config.step_s,
                            duration_s=self.config.duration_s)
         out = {layer: rec.dataset(self.config.times_s, attrs) for layer, rec in recorders.items()}
+        if "traffic" in out and self._road_base is not None:
+            out["traffic"] = self._road_base.add_to(out["traffic"])
         if self.water is not None:
             ds = self.water.dataset()
             ds.attrs.update({k: v for k, v in attrs.items() if k not in ds.attrs})
@@ -366,6 +424,34 @@ class Engine:
         return {"wall_s": wall_s, **solver, "engine_s": wall_s - total, "events": float(len(self.log)),
                 "grid_solves": float(getattr(self.grid, "n_solves", 0)),
                 "traffic_solves": float(getattr(self.roads, "n_solves", 0))}
+
+
+class _RoadBase:
+    """Per step: link flows and travel times of the undisturbed road network at that step's
+    demand (the reference of traffic delay per link and per district)."""
+
+    def __init__(self, roads: Any, n_steps: int) -> None:
+        self.roads = roads
+        m = len(roads.link_ids)
+        self.flow, self.time = np.zeros((n_steps, m)), np.zeros((n_steps, m))
+        self._key: float | None = None
+
+    def record(self, k: int) -> None:
+        """Store the undisturbed state at the current demand as step ``k``."""
+        if self._key != self.roads.multiplier or k == 0:
+            # TrafficAdapter has no public hook for its cached undisturbed assignment yet.
+            x = self.roads._base_state()[0]
+            self._x, self._t = x, self.roads.assignment.link_travel_times(x)
+            self._key = self.roads.multiplier
+        self.flow[k], self.time[k] = self._x, self._t
+
+    def add_to(self, ds: xr.Dataset) -> xr.Dataset:
+        """``ds`` with ``base_flow_vph`` and ``base_travel_time_s`` over ``time x link``."""
+        return ds.assign(
+            base_flow_vph=(("time", "link"), self.flow,
+                           {"units": "veh/h", "long_name": "link flow of the undisturbed network"}),
+            base_travel_time_s=(("time", "link"), self.time,
+                                {"units": "s", "long_name": "link travel time of the undisturbed network"}))
 
 
 def _adapters(network: "Network", config: RunConfig) -> dict[str, Any]:

@@ -59,6 +59,7 @@ class GridAdapter:
         self.switch_closed = np.asarray(self.g.switch_closed, bool).copy()
         self.load_p = np.asarray(self.g.load.p_mw, float).copy()
         self.multiplier = float(load_multiplier)
+        self.profile = 1.0
         self.case = self._case0
         self.v: np.ndarray | None = None
         self.converged = True
@@ -102,6 +103,26 @@ class GridAdapter:
             self.multiplier = float(value)
             self.dirty = True
 
+    def set_profile(self, factor: float) -> None:
+        """Set the time-of-day factor of every load (applied on top of the multiplier).
+
+        Examples
+        --------
+        >>> import twin
+        >>> grid = GridAdapter(twin.datasets.sample_city(), 1.2)
+        >>> grid.set_profile(0.5)
+        >>> round(grid.load_factor, 6)
+        0.6
+        """
+        if float(factor) != self.profile:
+            self.profile = float(factor)
+            self.dirty = True
+
+    @property
+    def load_factor(self) -> float:
+        """Multiplier of every load now: the demand multiplier times the time-of-day factor."""
+        return self.multiplier * self.profile
+
     def _arrays(self) -> GridArrays:
         elements = {}
         for k in _ELEMENTS:
@@ -128,7 +149,7 @@ class GridAdapter:
 
     def _solve_power_flow(self) -> None:
         case = self.case
-        scale = np.full(len(self.g.load), self.multiplier)
+        scale = np.full(len(self.g.load), self.load_factor)
         sbus = case.sbus(scale)
         init: np.ndarray | str = "auto"
         if self.v is not None and len(self.v) == case.n_bus:
@@ -155,8 +176,8 @@ class GridAdapter:
         return np.where(self.energised, vb, np.nan)
 
     def load_served(self) -> tuple[np.ndarray, np.ndarray]:
-        """Demanded and served active power per load (MW) at the current multiplier."""
-        demanded = np.where(self.on["load"], self.load_p * self.multiplier * np.asarray(self.g.load.scaling), 0.0)
+        """Demanded and served active power per load (MW) at the current multiplier and profile."""
+        demanded = np.where(self.on["load"], self.load_p * self.load_factor * np.asarray(self.g.load.scaling), 0.0)
         served = np.where(self.energised[np.asarray(self.g.load.bus)], demanded, 0.0)
         return demanded, served
 
