@@ -150,7 +150,8 @@ def main() -> None:
         ttt = [r["ttt_vh"] for r in rs]
         mean_trip = statistics.mean(60 * r["ttt_vh"] / max(r["arrived"], 1) for r in rs)
         print(f"| {tool} (routes every 600 s) | {len(rs)} | {cpu:.3f} | {min(r['cpu'] for r in rs):.3f}–"
-              f"{max(r['cpu'] for r in rs):.3f} | {cpu / twin_cpu:.1f} | {statistics.mean(r['trips'] for r in rs):.0f} | "
+              f"{max(r['cpu'] for r in rs):.3f} | {cpu / twin_cpu:.1f} | "
+              f"{statistics.mean(r['trips'] for r in rs):.0f} | "
               f"{statistics.mean(r['arrived'] for r in rs):.0f} | {statistics.mean(ttt):.0f} "
               f"({min(ttt):.0f}–{max(ttt):.0f}) | {mean_trip:.2f} |")
     ux = [r["ttt_vh"] for r in rows]

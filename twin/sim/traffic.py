@@ -1,6 +1,9 @@
 """Traffic adapter of the engine: closed links, dark signals (intersection capacity cut by the
 signal's ``dark_capacity_factor``), demand multiplier; static assignment re-solved per period
-only when something changed, warm-started from the last flows; travel times for crews."""
+only when something changed, warm-started from the last flows; travel times for crews.
+
+Built on the public :class:`twin.traffic.Assignment` (the network compiled once, each period
+solved with ``closed_links``, ``capacity_factor``, ``demand_multiplier`` and ``warm_start``)."""
 
 from __future__ import annotations
 

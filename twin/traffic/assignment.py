@@ -97,6 +97,9 @@ class Assignment:
         self._link_pos = {k: i for i, k in enumerate(self.link_ids)}
         self._node_pos = {k: i for i, k in enumerate(self.node_ids)}
         self._const = np.where(np.isfinite(self._problem.const), self._problem.const, 0.0)
+        for values in (self.link_ids, self.node_ids, self.zone_ids, self.in_service, self.capacity_vph,
+                       self.from_node, self.to_node):
+            values.flags.writeable = False
 
     def __repr__(self) -> str:
         return (f"Assignment({self.network.name!r}: {len(self.link_ids)} links, {len(self.node_ids)} nodes, "
@@ -152,8 +155,8 @@ class Assignment:
             factor = np.broadcast_to(np.asarray(capacity_factor, dtype=float), (self.n_links,))
         bad = np.flatnonzero(~np.isfinite(factor) | (factor <= 0))
         if len(bad):
-            raise ValueError(f"capacity_factor of link {str(self.link_ids[bad[0]])!r} is {float(factor[bad[0]])!r}; factors "
-                             "must be > 0 (close the link with closed_links instead)")
+            raise ValueError(f"capacity_factor of link {str(self.link_ids[bad[0]])!r} is {float(factor[bad[0]])!r}; "
+                             "factors must be > 0 (close the link with closed_links instead)")
         return self.capacity_vph * factor
 
     def problem(self, *, capacity_factor: CapacityFactor = None, closed_links: ClosedLinks = None,
@@ -340,7 +343,8 @@ def traffic_assignment(
         ``flow_vph``, ``travel_time_s``, ``cost_s``, ``speed_mps``, ``volume_capacity_ratio``
         over ``link``; ``relative_gap`` and ``average_excess_cost_s`` over ``iteration``; attrs
         ``beckmann_objective`` (veh s/h), ``total_system_travel_time_vh`` (veh h per hour of
-        demand), ``relative_gap``, ``average_excess_cost`` (s), ``iterations`` and provenance.
+        demand), ``relative_gap``, ``average_excess_cost`` (s), ``iterations``,
+        ``demand_multiplier``, ``closed_links``, ``unreachable_demand_vph`` and provenance.
 
     Raises
     ------

@@ -136,9 +136,10 @@ def prepare(network: "Network", cost: str | Mapping[str, float] = "time") -> Pro
     _check_zones(arrays, const)
     cap = contiguous(arrays.capacity_vph)
     cap[~arrays.in_service] = 1.0
-    star: Star = (contiguous(arrays.zone_node, np.int64), active_origins(arrays.demand_vph), contiguous(arrays.out_indptr, np.int64),
-            contiguous(arrays.out_links, np.int64), contiguous(arrays.from_node, np.int64), contiguous(arrays.to_node, np.int64),
-            contiguous(arrays.through, np.bool_))
+    star: Star = (contiguous(arrays.zone_node, np.int64), active_origins(arrays.demand_vph),
+                  contiguous(arrays.out_indptr, np.int64), contiguous(arrays.out_links, np.int64),
+                  contiguous(arrays.from_node, np.int64), contiguous(arrays.to_node, np.int64),
+                  contiguous(arrays.through, np.bool_))
     return Problem(arrays=arrays, t0=contiguous(arrays.free_flow_time_s), cap=cap, alpha=contiguous(arrays.bpr_alpha),
                    beta=contiguous(arrays.bpr_beta), const=const, demand=contiguous(arrays.demand_vph),
                    origins=star[1], star=star,
