@@ -53,3 +53,19 @@ def test_console_script_is_installed(small_city, tmp_path):
     bad = subprocess.run([sys.executable, "-m", "twin.cli", "info", str(tmp_path / "x.gpkg")],
                          capture_output=True, text=True)
     assert bad.returncode == 2 and bad.stderr.startswith("twin: error:")
+
+
+def test_info_reads_tntp_units_from_the_original_header(capsys):
+    from pathlib import Path
+
+    from twin.cli import load_any, tntp_units
+
+    data = Path(__file__).parent / "data" / "traffic"
+    assert tntp_units(data / "Anaheim" / "Anaheim_net.tntp") == {"length_unit": "ft", "time_unit": "min"}
+    assert tntp_units(data / "ChicagoSketch" / "ChicagoSketch_net.tntp") == {"length_unit": "mi", "time_unit": "min"}
+    assert tntp_units(data / "SiouxFalls" / "SiouxFalls_net.tntp") == {}
+    anaheim = load_any(str(data / "Anaheim" / "Anaheim_net.tntp"))
+    assert anaheim.settings["traffic"]["length_unit"] == "ft"
+    assert anaheim.link.loc["1-117", "length_m"] == pytest.approx(5280 * 0.3048)  # one mile in feet
+    assert main(["info", str(data / "Anaheim" / "Anaheim_net.tntp")]) == 0
+    assert "traffic: node 416" in capsys.readouterr().out

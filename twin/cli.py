@@ -45,11 +45,42 @@ def load_any(path: str) -> Network:
         stem = p.name[: -len("_net.tntp")]
         trips = p.with_name(f"{stem}_trips.tntp")
         node = p.with_name(f"{stem}_node.tntp")
-        return io.read_tntp(p, trips if trips.exists() else None, node_path=node if node.exists() else None)
+        return io.read_tntp(p, trips if trips.exists() else None, node_path=node if node.exists() else None,
+                            **tntp_units(p))
     if name.endswith(".gpkg") or p.is_dir():
         return io.read_network(p)
     raise InputFileError("unknown file type; expected .inp, .m, *_net.tntp, .gpkg or a folder of GeoJSON",
                          path=p)
+
+
+def tntp_units(path: Path) -> dict[str, str]:
+    """Length and time units stated in a TNTP file's ``<ORIGINAL HEADER>`` line, if any.
+
+    TNTP files do not declare units, but some keep the original column titles, e.g.
+    ``Length (ft)`` (Anaheim) or ``length (miles)`` (ChicagoSketch). Without such a title the
+    reader's defaults (miles, minutes) apply.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> f = pathlib.Path(tempfile.mkdtemp()) / "x_net.tntp"
+    >>> _ = f.write_text("<ORIGINAL HEADER>~ Tail Head Capacity Length (ft) Free Flow Time (min)\\n")
+    >>> tntp_units(f)
+    {'length_unit': 'ft', 'time_unit': 'min'}
+    """
+    with open(path, encoding="utf-8", errors="replace") as handle:
+        header = next((line for _, line in zip(range(40), handle) if "<ORIGINAL HEADER>" in line.upper()), "")
+    text = header.lower().replace(" ", "")
+    units: dict[str, str] = {}
+    for token, unit in (("length(ft", "ft"), ("length(feet", "ft"), ("length(mi", "mi"), ("length(km", "km")):
+        if token in text:
+            units["length_unit"] = unit
+            break
+    for token, unit in (("time(min", "min"), ("fftt(min", "min"), ("time(h", "h"), ("time(s", "s")):
+        if token in text:
+            units["time_unit"] = unit
+            break
+    return units
 
 
 def info_text(net: Network) -> str:
