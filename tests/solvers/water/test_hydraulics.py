@@ -197,6 +197,30 @@ def test_hold_link_keeps_a_pump_off_against_its_tank_controls() -> None:
     assert (ds.status.sel(link="9").values[t >= 12 * 3600] == 1).any()   # controls act again
 
 
+def test_held_pump_with_a_speed_pattern_stays_closed(tmp_path: Path) -> None:
+    # pump 9 of Net1 driven by a speed pattern (every period reopens it) instead of tank controls
+    text = (DATA / "Net1.inp").read_text()
+    text = text.replace("HEAD 1\t;", "HEAD 1 PATTERN SPD\t;", 1)
+    text = text.replace(" LINK 9 OPEN IF NODE 2 BELOW 110\n LINK 9 CLOSED IF NODE 2 ABOVE 140\n", "")
+    text = text.replace("[PATTERNS]\n", "[PATTERNS]\n SPD 1.0 0.9 1.0 0.8\n", 1)
+    path = tmp_path / "speed.inp"
+    path.write_text(text)
+    net = read_inp(path)
+    free = HydraulicSimulation(net).results(report_only=False)
+    assert (free.status.sel(link="9").values == 1).all()     # the pattern keeps it running
+    sim = HydraulicSimulation(net)
+    sim.hold_link("9", "CLOSED")
+    sim.advance(10 * 3600)
+    sim.hold_link("9", None)
+    ds = sim.results(report_only=False)
+    t = ds.time.values
+    assert (t < 10 * 3600).sum() >= 5
+    assert (ds.status.sel(link="9").values[t < 10 * 3600] == 0).all()
+    assert (ds.flow.sel(link="9").values[t < 10 * 3600] == 0).all()
+    # released: the next pattern period turns it on again
+    assert (ds.status.sel(link="9").values[t >= 12 * 3600] == 1).all()
+
+
 def test_hold_link_open_and_rules_cannot_change_a_held_link() -> None:
     net = read_inp(DATA / "MICROPOLIS_v1.inp")
     sim = HydraulicSimulation(net, duration_s=24 * 3600)

@@ -19,6 +19,7 @@ from numba import njit
 from twin.solvers.water import constants as C
 from twin.solvers.water import step as S
 from twin.solvers.water.gga import init_link_flow
+from twin.solvers.water.leakage import init_leak_flows
 from twin.solvers.water.model import Model, State, Work
 
 SEC_PER_DAY = 86400
@@ -47,11 +48,14 @@ class Engine:
         nn, nl, nj = model.n_nodes, len(net.n1), model.n_junctions
         self.st = State(head=model.head0.copy(), flow=np.zeros(nl), status=model.status0.copy(),
                         setting=model.setting0.copy(), dflow=np.zeros(nj), dfull=np.zeros(nj),
-                        eflow=np.where(net.ke[:nj] > 0, 1.0, 0.0), ndem=np.zeros(nn))
+                        eflow=np.where(net.ke[:nj] > 0, 1.0, 0.0), ndem=np.zeros(nn),
+                        qfa=np.zeros(nj), qva=np.zeros(nj))
+        init_leak_flows(net, self.st)
         self.w = Work(P=np.zeros(nl), Y=np.zeros(nl), diag=np.zeros(nj), rhs=np.zeros(nj),
                       lx=np.zeros(max(len(net.rowind), 1)), work=np.zeros(nj), xflow=np.zeros(nn))
         self.volume = model.tank_v0.copy()
-        self.eps = eps_arrays(model)
+        # per-engine copy of the shared arrays with this engine's own held-link mask
+        self.eps = eps_arrays(model)._replace(held=np.zeros(nl, np.bool_))
         t = model.times
         self.clk = np.zeros(13, np.int64)
         c = self.clk
@@ -125,11 +129,13 @@ class Engine:
         mask = np.asarray(net.c_link) == k
         if status is None:
             self.held.pop(k, None)
+            self.eps.held[k] = False
             net.c_enabled[mask] = self.c_enabled0[mask]
             return
         if status not in (C.OPEN, C.CLOSED):
             raise ValueError(f"hold status must be OPEN ({C.OPEN}) or CLOSED ({C.CLOSED}), not {status!r}")
         self.held[k] = int(status)
+        self.eps.held[k] = True      # the speed pattern of a held pump no longer acts on it
         net.c_enabled[mask] = False
         self.set_status(k, status == C.OPEN)
 
@@ -259,4 +265,4 @@ def _eps_arrays(model: Model) -> S.Eps:
                  speed_links=np.flatnonzero(np.asarray(m.speed_pattern) >= 0).astype(np.int64),
                  tank_index=np.asarray(m.tank_index, np.int64), tank_vmin=np.asarray(m.tank_vmin, float),
                  tank_vmax=np.asarray(m.tank_vmax, float), vcurve=np.asarray(m.vcurve, np.int64),
-                 c_time=np.asarray(m.c_time, np.int64))
+                 c_time=np.asarray(m.c_time, np.int64), held=np.zeros(len(m.net.n1), np.bool_))

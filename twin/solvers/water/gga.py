@@ -28,6 +28,7 @@ from twin.solvers.water.constants import (
 from twin.solvers.water.headloss import (
     closed_link, gpv_coeff, pbv_coeff, pipe_dw, pipe_hw, pump_coeff, tcv_coeff, valve_coeff,
 )
+from twin.solvers.water.leakage import leak_coeffs, leak_converged, new_leak_flows
 from twin.solvers.water.pda import demand_coeffs, new_demand_flows, pda_converged
 from twin.solvers.water.sparse import ldl_factor, ldl_solve
 from twin.solvers.water.status import (
@@ -205,6 +206,8 @@ def assemble(net, st, w) -> None:
         diag[r] += 1.0 / hgrad
         rhs[r] += (hloss + el[i]) / hgrad
         xflow[i] -= eflow[i]
+    if net.leak_nodes.size:
+        leak_coeffs(net, st, w)
     if net.iopt[5] == 1:
         demand_coeffs(net, st, w)
     for i in range(nj):
@@ -251,6 +254,10 @@ def new_flows(net, st, w, relax: float) -> float:
         eflow[i] -= dq
         dqsum += abs(dq)
         qsum += abs(eflow[i])
+    if net.leak_nodes.size:
+        a, b = new_leak_flows(net, st)
+        dqsum += a
+        qsum += b
     if net.iopt[5] == 1:
         a, b = new_demand_flows(net, st)
         dqsum += a
@@ -433,6 +440,8 @@ def hydsolve(net, st, w) -> tuple[int, int, float, int]:
     if it > maxtrials:
         it = maxtrials
     _add(net.nj, st.dflow, st.eflow, st.ndem)
+    for i in net.leak_nodes:
+        st.ndem[i] += st.qfa[i] + st.qva[i]
     if relerr > hacc:
         return UNBALANCED, it, relerr, -1
     return OK, it, relerr, -1
@@ -441,6 +450,8 @@ def hydsolve(net, st, w) -> tuple[int, int, float, int]:
 @njit(cache=True, error_model="numpy")
 def _converged(net, st, relerr: float, hacc: float) -> bool:
     if relerr > hacc:
+        return False
+    if net.leak_nodes.size and not leak_converged(net, st):
         return False
     if net.iopt[5] == 1:
         return pda_converged(net, st)

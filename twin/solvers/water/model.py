@@ -16,6 +16,7 @@ from typing import Any, Mapping
 import numpy as np
 
 from twin.solvers.water import constants as C
+from twin.solvers.water.leakage import node_coefficients
 from twin.solvers.water.pumps import constant_power, fit_pump
 from twin.solvers.water.sparse import symbolic
 from twin.units import epanet_units
@@ -24,8 +25,9 @@ Net = namedtuple("Net", [
     "nj", "n1", "n2", "ltype", "diam", "r", "km", "rough", "ptype", "ph0", "pr", "pn", "phmax", "pq0",
     "clo", "chi", "cx", "cy", "el", "tarea", "thmin", "thmax", "ke", "fopt", "iopt", "valves",
     "c_link", "c_node", "c_type", "c_grade", "c_status", "c_setting", "c_enabled",
-    "perm", "iperm", "colptr", "rowind", "rowptr", "rowcols", "rowpos", "slot"])
-State = namedtuple("State", ["head", "flow", "status", "setting", "dflow", "dfull", "eflow", "ndem"])
+    "perm", "iperm", "colptr", "rowind", "rowptr", "rowcols", "rowpos", "slot", "lcfa", "lcva", "leak_nodes"])
+State = namedtuple("State", ["head", "flow", "status", "setting", "dflow", "dfull", "eflow", "ndem", "qfa",
+                             "qva"])
 Work = namedtuple("Work", ["P", "Y", "diag", "rhs", "lx", "work", "xflow"])
 
 LOWLEVEL, HILEVEL, TIMER, TIMEOFDAY = 0, 1, 2, 3
@@ -102,12 +104,14 @@ def _curves(w: Any, f: Factors, kinds: dict[int, tuple[float, float]]) -> tuple[
     return cx, cy
 
 
-def build_model(w: Any, settings: Mapping[str, Any], controls: list[dict] = ()) -> Model:
+def build_model(w: Any, settings: Mapping[str, Any], controls: list[dict] = (),
+                leak: tuple[np.ndarray, np.ndarray] | None = None) -> Model:
     """Build the internal-unit :class:`Model` of compiled water arrays ``w`` and their settings.
 
     ``controls`` lists simple controls as dicts with ``link`` and ``node`` as indices (node -1
     for time controls), ``condition``, ``threshold`` (m), ``time_s``, ``status``, ``setting`` (SI)
-    and ``enabled``.
+    and ``enabled``. ``leak`` gives each link's EPANET 2.3 leak area (mm² per 100 m) and
+    expansion (mm² per m of head), NaN or 0 where it does not leak.
 
     Raises
     ------
@@ -140,6 +144,12 @@ def build_model(w: Any, settings: Mapping[str, Any], controls: list[dict] = ()) 
     ctrl = _control_arrays(w, f, ltype, links, nodes["el"], list(controls))
     sym = symbolic(nj, np.asarray(w.start_node), np.asarray(w.end_node))
     fopt, iopt = _options(settings, f)
+    if leak is None:
+        lcfa, lcva = np.zeros(nj), np.zeros(nj)
+    else:
+        lcfa, lcva = node_coefficients(nj, np.asarray(w.start_node), np.asarray(w.end_node),
+                                       np.nan_to_num(np.asarray(w.length_m, float)) * (ltype <= C.PIPE),
+                                       np.asarray(leak[0], float), np.asarray(leak[1], float))
     net = Net(nj=nj, n1=np.asarray(w.start_node, np.int64), n2=np.asarray(w.end_node, np.int64),
               ltype=ltype, **{k: links[k] for k in ("diam", "r", "km", "rough", "ptype", "ph0", "pr", "pn",
                                                    "phmax", "pq0", "clo", "chi")},
@@ -148,7 +158,8 @@ def build_model(w: Any, settings: Mapping[str, Any], controls: list[dict] = ()) 
               **{k: ctrl[k] for k in ("c_link", "c_node", "c_type", "c_grade", "c_status", "c_setting",
                                       "c_enabled")},
               perm=sym.perm, iperm=sym.iperm, colptr=sym.colptr, rowind=sym.rowind, rowptr=sym.rowptr,
-              rowcols=sym.rowcols, rowpos=sym.rowpos, slot=sym.slot)
+              rowcols=sym.rowcols, rowpos=sym.rowpos, slot=sym.slot, lcfa=lcfa, lcva=lcva,
+              leak_nodes=np.flatnonzero((lcfa > 0) | (lcva > 0)).astype(np.int64))
     return Model(net=net, factors=f, n_nodes=nn, n_junctions=nj, tank_index=nodes["tanks"],
                  reservoir_index=nodes["reservoirs"], head0=nodes["head0"], tank_vmin=nodes["vmin"],
                  tank_vmax=nodes["vmax"], tank_v0=nodes["v0"], vcurve=nodes["vcurve"],

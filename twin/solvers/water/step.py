@@ -27,7 +27,7 @@ from twin.solvers.water.headloss import interp
 Eps = namedtuple("Eps", [
     "demand_node", "demand_base", "demand_pattern", "pattern_indptr", "pattern_values", "pat_len",
     "head_pattern", "reservoir_index", "speed_pattern", "speed_links", "tank_index", "tank_vmin",
-    "tank_vmax", "vcurve", "c_time"])
+    "tank_vmax", "vcurve", "c_time", "held"])
 Rec = namedtuple("Rec", ["time", "iters", "head", "flow", "status", "setting", "demand", "requested",
                          "delivered", "emitter", "volume"])
 
@@ -142,7 +142,10 @@ def demands(net, eps, st, clk, dmult: float) -> None:
         p = eps.head_pattern[i]
         if p >= 0:
             st.head[i] = net.el[i] * _mult(eps, p, period)
+    held = eps.held
     for k in eps.speed_links:
+        if held[k]:
+            continue    # a held link keeps its held status (and speed) against its speed pattern
         set_setting(net, st, k, _mult(eps, eps.speed_pattern[k], period))
 
 
@@ -319,7 +322,8 @@ def record(net, st, volume, rec, r: int, t: int, it: int) -> None:
     rec.demand[r, :] = st.ndem
     rec.requested[r, :] = st.dfull
     rec.delivered[r, :] = st.dflow
-    rec.emitter[r, :] = st.eflow
+    for i in range(st.eflow.size):
+        rec.emitter[r, i] = st.eflow[i] + st.qfa[i] + st.qva[i]
     rec.volume[r, :] = volume
 
 
