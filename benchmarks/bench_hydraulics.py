@@ -52,7 +52,7 @@ def epanet_solver(path: Path) -> int:
 
 
 def twin_solver(net) -> int:
-    from twin.hydraulics import build_engine
+    from twin.water.simulation import build_engine
 
     return build_engine(net).run()
 
@@ -82,7 +82,7 @@ def epanet_breaks(path: Path, pipes: list[str], duration_s: int) -> None:
 def batch(n: int, workers: int) -> None:
     import warnings
 
-    from twin.hydraulics import hydraulics_batch
+    from twin.water import hydraulics_batch
     from twin.io import read_inp
 
     warnings.simplefilter("ignore")
@@ -128,7 +128,7 @@ def main() -> None:
     if args.batch:
         batch(args.batch, args.workers)
         return
-    from twin.hydraulics import hydraulics, prepare
+    from twin.water.simulation import hydraulics, prepare
     from twin.io import read_inp
 
     t = time.process_time()

@@ -48,11 +48,11 @@ from pandapower.converter.pypower.from_ppc import from_ppc  # noqa: E402
 from pypower.api import ppoption, runpf  # noqa: E402
 
 from tests.reference.grid_ppc import to_ppc  # noqa: E402
-from twin.contingency import contingencies  # noqa: E402
+from twin.grid.contingency import contingencies  # noqa: E402
 from twin.io.matpower import read_matpower  # noqa: E402
 from twin.io.pandapower import from_pandapower  # noqa: E402
-from twin.power_flow import _PREPARED  # noqa: E402
-from twin.power_flow import power_flow  # noqa: E402
+from twin.grid.flow import _PREPARED  # noqa: E402
+from twin.grid.flow import power_flow  # noqa: E402
 
 DATA = ROOT / "tests" / "data" / "grid"
 

@@ -70,7 +70,7 @@ def compare(name: str, duration_s: int | None = None, options: dict | None = Non
     ``options`` (``accuracy``, ``trials``) are set in both solvers: twin's water settings and
     EPANET's ``EN_setoption``.
     """
-    from twin.hydraulics import hydraulics
+    from twin.water.simulation import hydraulics
 
     net = read_inp(DATA / f"{name}.inp")
     if options:
@@ -162,7 +162,7 @@ def test_sample_city_matches_epanet(tmp_path: Path) -> None:
     """The sample city written to .inp and run by EPANET (measured: t = 0 1.3e-10 m, EPS max
     6.3e-3 m: the written file rounds tank and pattern values, so EPANET's tank levels drift)."""
     import twin
-    from twin.hydraulics import hydraulics
+    from twin.water.simulation import hydraulics
     from twin.io import write_inp
 
     city = twin.datasets.sample_city()
@@ -263,7 +263,7 @@ def test_leakage_matches_epanet(name: str, tight: bool, tmp_path: Path) -> None:
 
     Measured (a): leaks 7.4e-9 m heads, 2.9e-11 m3/s leak flows; Net1 1.0e-4 m, 1.6e-7 m3/s.
     """
-    from twin.hydraulics import hydraulics
+    from twin.water.simulation import hydraulics
 
     path = _with_leakage(tmp_path, name)
     net = read_inp(path)

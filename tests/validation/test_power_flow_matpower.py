@@ -10,7 +10,7 @@ import pytest
 
 from tests.reference.grid_ppc import to_ppc
 from twin.io.matpower import read_matpower
-from twin.power_flow import power_flow
+from twin.grid.flow import power_flow
 
 pypower = pytest.importorskip("pypower.api")
 

@@ -9,7 +9,7 @@ import pytest
 
 from tests.solvers.grid.conftest import feeder
 from twin.io.pandapower import from_pandapower
-from twin.power_flow import power_flow
+from twin.grid.flow import power_flow
 
 pp = pytest.importorskip("pandapower")
 pn = pytest.importorskip("pandapower.networks")

@@ -12,7 +12,7 @@ import xarray as xr
 
 from twin.errors import ConvergenceError, ScenarioError
 from twin.model.compiled.grid import ElementArrays, GridArrays
-from twin.power_flow import prepare, solve_case
+from twin.grid.flow import prepare, solve_case
 from twin.results import Variable, make_dataset
 from twin.solvers.grid.build import build_case
 

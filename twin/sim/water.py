@@ -1,4 +1,4 @@
-"""Water adapter of the engine over :class:`twin.hydraulics.HydraulicSimulation`: advance to the
+"""Water adapter of the engine over :class:`twin.water.HydraulicSimulation`: advance to the
 time of a change, close or reopen links (a pump without power stays off whatever its controls
 say), change the demand multiplier; results at the engine's step."""
 
@@ -66,7 +66,7 @@ class WaterAdapter:
 
     def __init__(self, network: "Network", duration_s: float, step_s: float, demand_multiplier: float = 1.0,
                  settings: Mapping[str, Any] | None = None) -> None:
-        from twin.hydraulics import HydraulicSimulation
+        from twin.water.simulation import HydraulicSimulation
 
         self.sim = HydraulicSimulation(water_network(network, duration_s, step_s, settings), duration_s=duration_s)
         self.sim.set_demand_multiplier(demand_multiplier)

@@ -2,6 +2,6 @@
 
 Subpackages: :mod:`twin.solvers.grid` (power flow), :mod:`twin.solvers.water` (hydraulics),
 :mod:`twin.solvers.traffic` (assignment). They never import pandas, NetworkX or
-:mod:`twin.model`; the public wrappers (:func:`twin.power_flow.power_flow`, ...) translate a
+:mod:`twin.model`; the public wrappers (:func:`twin.grid.flow.power_flow`, ...) translate a
 :class:`~twin.model.Network` into arrays and the arrays back into results.
 """

@@ -10,7 +10,7 @@ import pytest
 
 from twin.errors import ConvergenceError
 from twin.io.matpower import read_matpower
-from twin.power_flow import power_flow
+from twin.grid.flow import power_flow
 
 DATA = Path(__file__).parents[2] / "data" / "grid"
 
@@ -26,7 +26,7 @@ def case118():
 
 @pytest.fixture(scope="module")
 def n1(case118):
-    from twin.contingency import contingencies
+    from twin.grid.contingency import contingencies
 
     return contingencies(case118, verify="all")
 
@@ -80,7 +80,7 @@ def test_islanding_outage_reports_unserved_load(n1) -> None:
 
 
 def test_critical_subset(case118) -> None:
-    from twin.contingency import contingencies
+    from twin.grid.contingency import contingencies
 
     crit = contingencies(case118, elements=("branch",), verify="critical", screening_margin_percent=0.0)
     chosen = crit.verified.values
@@ -111,7 +111,7 @@ def _check_sample(res, net, n_sample: int) -> None:
 
 def test_islanding_outages_on_case1354pegase(case1354) -> None:
     """Bridge outages (solved on the base pattern, dead islands pinned) against full re-solves."""
-    from twin.contingency import contingencies
+    from twin.grid.contingency import contingencies
 
     res = contingencies(case1354, elements=("branch",), verify="critical", max_loading_percent=1e9)
     assert (res.verified.values == res.islanding.values).all() and res.converged.values[res.verified.values].all()
@@ -121,7 +121,7 @@ def test_islanding_outages_on_case1354pegase(case1354) -> None:
 
 def test_generator_outages_on_case1354pegase(case1354) -> None:
     """Generator outages (PV -> PQ on the base pattern) against full re-solves."""
-    from twin.contingency import contingencies
+    from twin.grid.contingency import contingencies
 
     res = contingencies(case1354, elements=("generator",), verify="all")
     assert res.converged.all()

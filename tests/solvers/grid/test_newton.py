@@ -8,7 +8,7 @@ import pytest
 from tests.reference.grid_dense import jacobian_fd, mismatch_dense, newton_dense, ybus_dense
 from tests.solvers.grid.conftest import feeder, two_bus
 from twin.errors import ConvergenceError
-from twin.power_flow import power_flow, prepare
+from twin.grid.flow import power_flow, prepare
 from twin.solvers.grid.newton import JacobianPattern, jacobian, mismatch, newton_raphson
 
 

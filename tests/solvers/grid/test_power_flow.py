@@ -7,7 +7,7 @@ import pytest
 
 from tests.solvers.grid.conftest import feeder, two_bus
 from twin.errors import NetworkError
-from twin.power_flow import element_results, power_flow
+from twin.grid.flow import element_results, power_flow
 
 
 @pytest.fixture(scope="module")

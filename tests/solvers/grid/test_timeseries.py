@@ -8,7 +8,7 @@ import pytest
 
 from tests.solvers.grid.conftest import feeder
 from twin.errors import AssetNotFoundError
-from twin.power_flow import power_flow
+from twin.grid.flow import power_flow
 
 
 def _profiles(net, steps: int = 96):

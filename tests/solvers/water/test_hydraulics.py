@@ -10,7 +10,7 @@ from shapely.geometry import LineString, Point
 
 from tests.reference.water_reference import dense_gga, hazen_williams_loss_si
 from twin.errors import NetworkError
-from twin.hydraulics import HydraulicSimulation, hydraulics
+from twin.water.simulation import HydraulicSimulation, hydraulics
 from twin.io import read_inp
 from twin.model import Network
 
@@ -248,7 +248,7 @@ def _single(net, variant) -> "object":
 
 @pytest.mark.parametrize("workers", [1, 2])
 def test_batch_equals_single_runs(workers: int) -> None:
-    from twin.hydraulics import hydraulics_batch
+    from twin.water import hydraulics_batch
 
     net = read_inp(DATA / "Net1.inp")
     variants = [{"close": ["10"]}, {"close": ["12", "21"]}, {"demand_multiplier": 1.4},
@@ -269,7 +269,7 @@ def test_batch_equals_single_runs(workers: int) -> None:
 
 
 def test_batch_variant_cut_off_junction_and_bad_input() -> None:
-    from twin.hydraulics import hydraulics_batch
+    from twin.water import hydraulics_batch
 
     net = water({"J1": ("J", 0.0), "J2": ("J", 0.0), "R1": ("R", 50.0)},
                 [("P1", "R1", "J1", 1000.0, 0.3, 120.0), ("P2", "J1", "J2", 500.0, 0.2, 120.0)],

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from twin.hydraulics import hydraulics
+from twin.water.simulation import hydraulics
 from twin.io import read_inp
 from twin.solvers.water.leakage import C_ORIFICE, leak_loss, node_coefficients
 

@@ -286,7 +286,7 @@ def with_outage(case: PowerFlowCase, branches: Sequence[int] | np.ndarray = (),
     Examples
     --------
     >>> import twin
-    >>> from twin.power_flow import prepare
+    >>> from twin.grid.flow import prepare
     >>> g, case = prepare(twin.datasets.sample_city())
     >>> with_outage(case, [0]).branch_on[0]
     np.False_

@@ -6,7 +6,7 @@ rule events) and the explicit tank update.
 ``advance()`` finds the next event time and updates tanks (EPANET ``nextH``); ``run_to()`` does
 both for every event up to a time in one Numba call (:mod:`twin.solvers.water.step`) when the
 network has no rule-based controls (rules are Python and take the per-step path). Everything is
-in internal units (ft, cfs, s); :mod:`twin.hydraulics` converts at the boundary.
+in internal units (ft, cfs, s); :mod:`twin.water.simulation` converts at the boundary.
 """
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ class Engine:
     Examples
     --------
     >>> import twin
-    >>> from twin.hydraulics import build_engine
+    >>> from twin.water.simulation import build_engine
     >>> eng = build_engine(twin.datasets.sample_city())
     >>> eng.solve()[0]   # status code 0: converged
     0

@@ -30,16 +30,7 @@ from twin.solvers.water.step import MAXIT, NSOLVES, REC_ALL, REC_REPORT, is_repo
 if TYPE_CHECKING:
     from twin.model.network import Network
 
-__all__ = ["HydraulicSimulation", "build_engine", "hydraulics", "hydraulics_batch"]
-
-
-def __getattr__(name: str) -> Any:
-    """Re-export of :func:`twin.hydraulics_batch.hydraulics_batch` (lazy: that module imports this one)."""
-    if name in ("hydraulics_batch", "BATCH_VARIABLES"):
-        from twin import hydraulics_batch as _batch
-
-        return getattr(_batch, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__all__ = ["HydraulicSimulation", "build_engine", "hydraulics"]
 
 
 def _settings(network: "Network") -> dict[str, Any]:
@@ -488,7 +479,7 @@ def hydraulics(network: "Network", *, duration_s: float | None = None, report_on
     Examples
     --------
     >>> import twin
-    >>> from twin.hydraulics import hydraulics
+    >>> from twin.water.simulation import hydraulics
     >>> ds = hydraulics(twin.datasets.sample_city(), duration_s=0)
     >>> float(ds.pressure.where(ds.node_kind == "junction").min()) > 20.0  # m at every junction
     True

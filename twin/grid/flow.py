@@ -147,7 +147,7 @@ def power_flow(network: Network, *, algorithm: str = "nr", init: str = "auto", e
     Examples
     --------
     >>> import twin
-    >>> from twin.power_flow import power_flow
+    >>> from twin.grid.flow import power_flow
     >>> res = power_flow(twin.datasets.sample_city())
     >>> bool(res.attrs["converged"]), res.vm_pu.attrs["units"]
     (True, 'p.u.')
@@ -367,7 +367,7 @@ def element_results(results: xr.Dataset, kind: str) -> xr.Dataset:
     Examples
     --------
     >>> import twin
-    >>> from twin.power_flow import power_flow
+    >>> from twin.grid.flow import power_flow
     >>> res = power_flow(twin.datasets.sample_city())
     >>> "loading_percent" in element_results(res, "transformer")
     True

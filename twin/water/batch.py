@@ -1,8 +1,8 @@
 """Many variants of one network's hydraulics (closures, openings, demand scaling), sharing the compiled model.
 
 :func:`hydraulics_batch` compiles the network once and runs each variant as a fresh
-:class:`~twin.hydraulics.HydraulicSimulation`, optionally over worker processes.
-It is re-exported as ``twin.hydraulics.hydraulics_batch``.
+:class:`~twin.water.HydraulicSimulation`, optionally over worker processes.
+It is re-exported as ``twin.water.hydraulics_batch``.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import numpy as np
 import xarray as xr
 
 from twin.errors import ConvergenceError, NetworkError
-from twin.hydraulics import _STATUS_TABLE, HydraulicSimulation, prepare
+from twin.water.simulation import _STATUS_TABLE, HydraulicSimulation, prepare
 from twin.solvers.water.model import Model
 
 if TYPE_CHECKING:
@@ -156,7 +156,7 @@ def hydraulics_batch(network: "Network", variants: "list[Any]", *, workers: int 
     Examples
     --------
     >>> import twin
-    >>> from twin.hydraulics import hydraulics_batch
+    >>> from twin.water import hydraulics_batch
     >>> ds = hydraulics_batch(twin.datasets.sample_city(), ["P1", {"demand_multiplier": 1.2}], duration_s=3600)
     >>> ds.pressure.dims, ds.sizes["variant"]
     (('variant', 'time', 'node'), 2)

@@ -20,7 +20,7 @@ import scipy.sparse as sp
 import xarray as xr
 
 from twin.model.network import Network
-from twin.power_flow import initial_voltages, prepare, result_variables, solve_case
+from twin.grid.flow import initial_voltages, prepare, result_variables, solve_case
 from twin.results import Variable, make_dataset, provenance
 from twin.solvers.grid.build import BRANCH_KINDS, PowerFlowCase, with_outage
 from twin.solvers.grid.dc import dc_matrices, dc_solution, lodf, ptdf
@@ -289,7 +289,7 @@ def contingencies(network: Network, *, elements: Sequence[str] = _KINDS, max_loa
     Examples
     --------
     >>> import twin
-    >>> from twin.contingency import contingencies
+    >>> from twin.grid.contingency import contingencies
     >>> res = contingencies(twin.datasets.sample_city(), verify="all")
     >>> int(res.verified.sum()) == res.sizes["contingency"]
     True
@@ -298,7 +298,7 @@ def contingencies(network: Network, *, elements: Sequence[str] = _KINDS, max_loa
         raise ValueError(f"verify must be 'critical', 'all' or 'none', got {verify!r}")
     g, case = prepare(network)
     base, case = solve_case(g, case, tolerance_mva=tolerance_mva, max_iteration=max_iteration)
-    from twin.power_flow import check_converged
+    from twin.grid.flow import check_converged
 
     check_converged(base, case, network.name, "nr")
     outages = _outage_list(g, case, elements)
