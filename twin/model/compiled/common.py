@@ -2,12 +2,37 @@
 
 from __future__ import annotations
 
-from typing import Iterable
+import functools
+import weakref
+from typing import Any, Callable, Iterable, TypeVar
 
 import numpy as np
 import pandas as pd
 
 from twin.errors import NetworkError
+
+
+_T = TypeVar("_T")
+
+
+def per_network(compile_fn: Callable[[Any], _T]) -> Callable[[Any], _T]:
+    """Memoise a ``compile_*`` function per :class:`~twin.model.Network` object.
+
+    A Network is immutable and the compiled arrays are read-only, so one compilation serves every
+    solve of the same object (each edit returns a new Network, which compiles afresh). The cache
+    holds weak references: it never keeps a network alive.
+    """
+    cache: "weakref.WeakKeyDictionary[Any, _T]" = weakref.WeakKeyDictionary()
+
+    @functools.wraps(compile_fn)
+    def wrapper(net: Any) -> _T:
+        try:
+            return cache[net]
+        except KeyError:
+            out = cache[net] = compile_fn(net)
+            return out
+
+    return wrapper
 
 
 def frozen(values: Iterable[float] | np.ndarray, dtype: type | str = np.float64) -> np.ndarray:
@@ -33,8 +58,12 @@ def positions(values: pd.Series, lookup: dict[str, int] | pd.Index, what: str, k
         keys, pos = lookup, None
     else:
         keys, pos = pd.Index(list(lookup.keys()), dtype=object), np.fromiter(lookup.values(), np.int64, len(lookup))
-    missing = values.isna().to_numpy()
-    found = keys.get_indexer(values.where(~missing, None)) if len(values) else np.zeros(0, np.int64)
+    raw = values.to_numpy(dtype=object)
+    missing = pd.isna(raw)
+    if missing.any():
+        raw = raw.copy()
+        raw[missing] = None
+    found = keys.get_indexer(raw) if len(raw) else np.zeros(0, np.int64)
     bad = (found < 0) & ~missing
     if bad.any():
         i = int(np.flatnonzero(bad)[0])

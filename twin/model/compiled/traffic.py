@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 
 from twin.errors import NetworkError
-from twin.model.compiled.common import csr, frozen, ids, positions
+from twin.model.compiled.common import csr, frozen, ids, per_network, positions
 
 if TYPE_CHECKING:
     from twin.model.network import Network
@@ -56,6 +56,7 @@ class TrafficArrays:
         return len(self.link_ids)
 
 
+@per_network
 def compile_traffic(net: "Network") -> TrafficArrays:
     """Compile the traffic layer of ``net`` to :class:`TrafficArrays`.
 

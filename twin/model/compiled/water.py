@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 
 from twin.errors import NetworkError
-from twin.model.compiled.common import csr, frozen, ids, positions, series_csr
+from twin.model.compiled.common import csr, frozen, ids, per_network, positions, series_csr
 
 if TYPE_CHECKING:
     from twin.model.network import Network
@@ -85,6 +85,7 @@ class WaterArrays:
         return len(self.link_ids)
 
 
+@per_network
 def compile_water(net: "Network") -> WaterArrays:
     """Compile the water layer of ``net`` to :class:`WaterArrays`.
 
