@@ -86,6 +86,19 @@ def test_pandapower_with_open_trafo_switch_and_lv_taps() -> None:
     _compare(res, pnet)
 
 
+def test_tap_without_tap_changer_type_is_ignored_as_in_pandapower() -> None:
+    """pandapower 3 applies no tap when ``tap_changer_type`` is unset, whatever ``tap_pos`` says."""
+    pnet = pn.example_simple()
+    pnet.trafo["tap_pos"] = 2           # 2 x 1.5 % on hv: moves voltages by ~3e-3 p.u. when applied
+    pnet.trafo["tap_changer_type"] = None
+    res = power_flow(from_pandapower(pnet))
+    _runpp(pnet)
+    rb = pnet.res_bus
+    assert np.abs(res.vm_pu.values - rb.vm_pu.to_numpy()).max() <= V_TOL
+    assert np.abs(res.va_degree.values - rb.va_degree.to_numpy()).max() <= V_TOL * 57.3
+    assert np.abs(res.p_from_mw.values - pnet.res_line.p_from_mw.to_numpy()).max() <= S_TOL
+
+
 def _ratio_taps(pnet) -> None:
     """pandapower 3 ignores a tap changer whose tap_changer_type is unset; twin's are "Ratio"."""
     pnet.trafo["tap_changer_type"] = np.where(pnet.trafo.tap_side.notna(), "Ratio", None)

@@ -212,7 +212,8 @@ _SCHEMAS: list[TableSchema] = [
         _c("vn_hv_kv", "float", "kV", "rated high-side voltage", required=True, positive=True),
         _c("vn_lv_kv", "float", "kV", "rated low-side voltage", required=True, positive=True),
         _c("vk_percent", "float", "%", "short-circuit voltage", required=True, positive=True),
-        _c("vkr_percent", "float", "%", "real part of the short-circuit voltage", required=True, minimum=0.0),
+        _c("vkr_percent", "float", "%", "real part of the short-circuit voltage (may be negative on a "
+           "star-equivalent winding of a three-winding transformer)", required=True),
         _c("pfe_kw", "float", "kW", "iron losses", default=0.0, minimum=0.0),
         _c("i0_percent", "float", "%", "open-loop current", default=0.0, minimum=0.0),
         _c("shift_degree", "float", "degree", "phase shift", default=0.0),
