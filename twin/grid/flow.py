@@ -192,7 +192,10 @@ def solve_case(g: GridArrays, case: PowerFlowCase, *, algorithm: str = "nr", ini
 
         if cache is not None and own_sbus:
             if "dc_v0" not in cache:
-                cache["dc_v0"] = dc_voltages(case, sbus)
+                order: list = []
+                cache["dc_v0"] = dc_voltages(case, sbus, order)
+                if pattern is not None and not pattern.lu and not pattern.order and order:
+                    pattern.order[:] = order  # the DC factors' ordering serves the Jacobian's LU
             v0 = cache["dc_v0"]
         else:
             v0 = dc_voltages(case, sbus)

@@ -37,10 +37,13 @@ def dc_matrices(n_bus: int, f: np.ndarray, t: np.ndarray, x: np.ndarray, ratio: 
     return bbus, bf, pfinj
 
 
-def dc_power_flow(bbus: sp.csr_matrix, pbus: np.ndarray, va_ref: np.ndarray, kind: np.ndarray) -> np.ndarray:
+def dc_power_flow(bbus: sp.csr_matrix, pbus: np.ndarray, va_ref: np.ndarray, kind: np.ndarray,
+                  order_out: list | None = None) -> np.ndarray:
     """Voltage angles (rad) solving ``Bbus @ Va = Pbus`` with the reference angles fixed.
 
-    ``kind`` is 0 PQ, 1 PV, 2 REF, 3 not solved (angle 0).
+    ``kind`` is 0 PQ, 1 PV, 2 REF, 3 not solved (angle 0). ``order_out`` (a list) receives the
+    buses in the elimination order of the factorization's minimum-degree ordering (solved buses,
+    then the others): a fill-reducing bus ordering for the Newton Jacobian, at no extra cost.
 
     Examples
     --------
@@ -55,22 +58,27 @@ def dc_power_flow(bbus: sp.csr_matrix, pbus: np.ndarray, va_ref: np.ndarray, kin
     ref = kind == 2
     rhs = pbus[solve] - bbus[solve][:, ref] @ va[ref]
     # Bbus is symmetric: a symmetric ordering with diagonal pivots keeps the fill low
-    va[solve] = splu(bbus[solve][:, solve].tocsc(), permc_spec="MMD_AT_PLUS_A", diag_pivot_thresh=0.1,
-                     options={"SymmetricMode": True}).solve(rhs)
+    lu = splu(bbus[solve][:, solve].tocsc(), permc_spec="MMD_AT_PLUS_A", diag_pivot_thresh=0.1,
+              options={"SymmetricMode": True})
+    va[solve] = lu.solve(rhs)
+    if order_out is not None:
+        order_out.append(np.concatenate([np.flatnonzero(solve)[np.argsort(lu.perm_c)], np.flatnonzero(~solve)]))
     return va
 
 
-def dc_voltages(case: Any, sbus: np.ndarray) -> np.ndarray:
+def dc_voltages(case: Any, sbus: np.ndarray, order_out: list | None = None) -> np.ndarray:
     """DC solution of a :class:`~twin.solvers.grid.build.PowerFlowCase` as complex voltages (set
-    point magnitudes at PV/REF buses, 1 elsewhere, 0 where de-energised)."""
-    va, _, _ = dc_solution(case, sbus)
+    point magnitudes at PV/REF buses, 1 elsewhere, 0 where de-energised); ``order_out`` as in
+    :func:`dc_power_flow`."""
+    va, _, _ = dc_solution(case, sbus, order_out)
     vm = np.where((case.kind == 1) | (case.kind == 2), case.vm_set, 1.0)
     v = vm * np.exp(1j * va)
     v[~case.energised] = 0.0
     return v
 
 
-def dc_solution(case: Any, sbus: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def dc_solution(case: Any, sbus: np.ndarray, order_out: list | None = None
+                ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """DC angles (rad), from-end branch flows (p.u.) and bus injections (p.u.) of a case."""
     r, x, g, b, ratio, shift = case.pi
     on = case.branch_on
@@ -79,7 +87,7 @@ def dc_solution(case: Any, sbus: np.ndarray) -> tuple[np.ndarray, np.ndarray, np
     np.add.at(pbusinj, case.f, pfinj)
     np.add.at(pbusinj, case.t, -pfinj)
     pbus = sbus.real - pbusinj - np.where(case.energised, case.ysh.real, 0.0)
-    va = dc_power_flow(bbus, pbus, case.va_set, case.kind)
+    va = dc_power_flow(bbus, pbus, case.va_set, case.kind, order_out)
     flows = np.where(on, bf @ va + pfinj, 0.0)
     return va, flows, pbus
 

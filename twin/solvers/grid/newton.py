@@ -180,6 +180,8 @@ class JacobianPattern:
     n_vm: int
     kind: np.ndarray | None = None
     lu: list = field(default_factory=list, repr=False)
+    #: a fill-reducing bus ordering to use for the symbolic LU (e.g. from the DC start's factors)
+    order: list = field(default_factory=list, repr=False)
 
     @classmethod
     def build(cls, ybus: sp.csr_matrix, kind: np.ndarray, *, full: bool = False) -> "JacobianPattern":
@@ -405,6 +407,8 @@ def _bus_ordered_lu(ybus: sp.csr_matrix, pattern: JacobianPattern) -> SymbolicLU
     n = ybus.shape[0]
     if n < 2:
         return None
+    if pattern.order and len(pattern.order[0]) == n:
+        return _ordered_by_bus(pattern, np.asarray(pattern.order[0], dtype=np.int64))
     lap = sp.csr_matrix((np.full(len(ybus.indices), -1.0), ybus.indices, ybus.indptr), shape=(n, n))
     lap = (lap + sp.diags(np.asarray(np.abs(lap).sum(axis=1)).ravel() + 2.0)).tocsc()
     try:
@@ -412,7 +416,11 @@ def _bus_ordered_lu(ybus: sp.csr_matrix, pattern: JacobianPattern) -> SymbolicLU
                     options={"SymmetricMode": True}).perm_c
     except RuntimeError:
         return None
-    bus_order = np.argsort(perm)
+    return _ordered_by_bus(pattern, np.argsort(perm))
+
+
+def _ordered_by_bus(pattern: JacobianPattern, bus_order: np.ndarray) -> SymbolicLU | None:
+    """Symbolic LU of the Jacobian with the unknowns of each bus (angle, magnitude) in ``bus_order``."""
     va, vm = pattern.va_pos[bus_order], pattern.vm_pos[bus_order]
     rows = np.stack([va, np.where(vm >= 0, pattern.n_va + vm, -1)], axis=1).ravel()
     order = rows[rows >= 0]
