@@ -2,7 +2,7 @@
 
 Question: on the same network and demand, how much CPU does twin's :func:`twin.traffic_dynamics`
 take against UXsim's Python engine and its C++ engine, and does twin's total travel time lie
-inside UXsim's own seed-to-seed spread?
+inside UXsim's own seed-to-seed spread when both run at like-for-like settings?
 
 Network: TNTP SiouxFalls (``tests/data/traffic``): its nodes, links, lengths and free-flow speeds
 (length / free-flow time). Both models get the same triangular fundamental diagram: UXsim's
@@ -10,29 +10,40 @@ defaults (jam density 0.2 veh/m/lane, reaction time 1 s, so a wave speed of 5 m/
 lanes per link from TNTP's capacity (``round(capacity / lane capacity)``, at least 1); twin's links
 get the capacity that diagram implies (``lanes * u*w*kappa/(u+w)``), ``jam_density_vpm=0.2`` and
 ``lane_capacity_vph=None`` (the lanes as given: UXsim's lane carries ~3000 veh/h at 60 mph).
-Demand: ``--scale`` times the TNTP trip matrix (veh/h) during the first ``--demand-s`` seconds;
-both run ``--duration-s`` seconds with 5 s steps (UXsim: ``deltan=5``, reaction time 1 s).
-Route choice: UXsim's default dynamic user optimum (routes updated every 600 s, weight 0.5);
-twin's en-route choice on current travel times (every ``--reroute-s`` s, weight 0.5; one twin
-row per value, the CPU ratios are against the first).
+Demand: ``--scale`` times the TNTP trip matrix (veh/h) during the first ``--demand-s`` seconds,
+per OD pair rounded down to whole platoons of 5 so that every run loads exactly the same trips.
+
+Runs:
+1. speed, default settings: twin with 5 s steps against UXsim with its defaults (platoons of
+   ``deltan=5``, so 5 s steps; routes updated every 600 s, weight 0.5, noise 0.01), C++ engine
+   (``--seeds``) and Python engine (``--python-seeds``).
+2. agreement, like-for-like: UXsim at its finest discretisation (``deltan=1``: single vehicles and
+   1 s steps; the reaction time cannot go lower without changing the diagram) with its route update
+   interval set to twin's (``duo_update_time = --reroute-s``, ``--fine-seeds`` seeds each), against
+   twin with 1 s steps and the same interval. UXsim's platoons add a delay that twin's continuum
+   model has not (at 10 % demand 5.9 s per trip with platoons of 5, 1.9 s with single vehicles);
+   comparing at ``deltan=1`` keeps that artefact out of the comparison as far as UXsim allows.
 
 Measured: CPU seconds (process time) of building the model and simulating, per run; twin's first
-call (Numba compile or cache load) apart. UXsim runs with several seeds (its platoons and route
-choice are random) to give its spread; twin is deterministic. Total travel time = vehicle hours
-spent in the network (waiting at the origin included) by the trips that arrived, all trips
-arrive well before the end with the default settings (checked and printed).
+call (Numba compile or cache load) apart. Total travel time = vehicle hours from each trip's
+scheduled departure (the wait at the origin included) to its arrival, in both tools; all trips
+arrive well before the end (checked and printed). The free-flow bound is every trip on its
+free-flow shortest path without delay.
 
 Usage::
 
-    python benchmarks/bench_traffic_dynamics.py --scale 0.1 --seeds 5 --python-seeds 3 --reroute-s 120 300
-    python benchmarks/bench_traffic_dynamics.py --scale 0.3 --seeds 5 --python-seeds 3 --reroute-s 120 300
+    python benchmarks/bench_traffic_dynamics.py --scale 0.1 --seeds 5 --python-seeds 3 --fine-seeds 3 --reroute-s 120 300 600
+    python benchmarks/bench_traffic_dynamics.py --scale 0.3 --seeds 5 --python-seeds 2 --fine-seeds 2 --reroute-s 120 300 600
 
-Needs ``pip install uxsim`` (1.15 ships the C++ engine, ``World(cpp=True)``).
+Needs ``pip install uxsim`` (1.15 ships the C++ engine, ``World(cpp=True)``); UXsim with
+``deltan=1`` at 30 % demand takes about 1.5 min CPU and 4.5 GB per run.
 """
 
 from __future__ import annotations
 
 import argparse
+import gc
+from concurrent.futures import ProcessPoolExecutor
 import statistics
 import sys
 import time
@@ -67,12 +78,13 @@ def network(scale: float, demand_s: float):
     return net, u, lanes
 
 
-def run_uxsim(net, u, lanes, demand_s: float, duration_s: float, seed: int, cpp: bool) -> dict:
+def run_uxsim(net, u, lanes, demand_s: float, duration_s: float, seed: int, cpp: bool, deltan: int = DELTAN,
+              update_s: float = 600.0) -> dict:
     from uxsim import World
 
     cpu, wall = time.process_time(), time.perf_counter()
-    W = World(name="", deltan=DELTAN, reaction_time=TAU, tmax=duration_s, print_mode=0, save_mode=0, show_mode=0,
-              random_seed=seed, cpp=cpp)
+    W = World(name="", deltan=deltan, reaction_time=TAU, tmax=duration_s, print_mode=0, save_mode=0, show_mode=0,
+              random_seed=seed, cpp=cpp, duo_update_time=update_s)
     for i, n in enumerate(net.node.index):
         W.addNode(str(n), i % 5, i // 5)
     link = net.link
@@ -87,21 +99,49 @@ def run_uxsim(net, u, lanes, demand_s: float, duration_s: float, seed: int, cpp:
     W.exec_simulation()
     W.analyzer.basic_analysis()
     a = W.analyzer
-    out = dict(tool="UXsim C++" if cpp else "UXsim Python", seed=seed, cpu=time.process_time() - cpu,
-               wall=time.perf_counter() - wall, trips=float(a.trip_all), arrived=float(a.trip_completed),
-               ttt_vh=float(a.total_travel_time) / 3600.0)
-    del W
+    out = dict(tool="UXsim C++" if cpp else "UXsim Python", seed=seed, deltan=deltan, update_s=update_s,
+               cpu=time.process_time() - cpu, wall=time.perf_counter() - wall, trips=float(a.trip_all),
+               arrived=float(a.trip_completed), ttt_vh=float(a.total_travel_time) / 3600.0)
+    del W, a
+    gc.collect()
     return out
 
 
-def run_twin(net, demand_s: float, duration_s: float, reroute_s: float) -> tuple[dict, object]:
+def _uxsim_alone(scale, demand_s, duration_s, seed, cpp, deltan=DELTAN, update_s=600.0) -> dict:
+    """:func:`run_uxsim` on a network built in this (child) process: twin's Network does not pickle."""
+    net, u, lanes = network(scale, demand_s)
+    return run_uxsim(net, u, lanes, demand_s, duration_s, seed, cpp, deltan, update_s)
+
+
+def run_twin(net, demand_s: float, duration_s: float, reroute_s: float, step_s: float = 5.0) -> tuple[dict, object]:
     cpu, wall = time.process_time(), time.perf_counter()
-    ds = traffic_dynamics(net, duration_s=duration_s, step_s=5.0, demand_profile=[1.0], period_s=demand_s,
+    ds = traffic_dynamics(net, duration_s=duration_s, step_s=step_s, demand_profile=[1.0], period_s=demand_s,
                           reroute_s=reroute_s, jam_density_vpm=KAPPA, lane_capacity_vph=None, report_s=300.0)
     out = dict(tool="twin LTM", seed=None, cpu=time.process_time() - cpu, wall=time.perf_counter() - wall,
                trips=ds.attrs["demanded_veh"], arrived=ds.attrs["arrived_veh"],
                ttt_vh=ds.attrs["total_travel_time_vh"], conservation=ds.attrs["conservation_error_veh"])
     return out, ds
+
+
+def free_flow_bound_vh(net) -> float:
+    """Vehicle hours if every trip took its free-flow shortest path without delay."""
+    from scipy.sparse import csr_matrix
+    from scipy.sparse.csgraph import dijkstra
+
+    link, nodes = net.link, {str(n): i for i, n in enumerate(net.node.index)}
+    graph = csr_matrix((link["free_flow_time_s"].to_numpy(float), ([nodes[str(a)] for a in link["from_node"]],
+                        [nodes[str(b)] for b in link["to_node"]])), shape=(len(nodes), len(nodes)))
+    dist = dijkstra(graph)
+    centroid = net.zone["centroid_node"].astype(str)
+    trips = net.trips
+    vol = trips["trips_vph"].to_numpy(float)  # one hour of demand at most: vehicles = rate * hours
+    t = np.array([dist[nodes[centroid[str(o)]], nodes[centroid[str(d)]]] for o, d in
+                  zip(trips["origin"], trips["destination"])])
+    return float(np.sum(vol * t) / 3600.0)
+
+
+def spread(vals: list[float]) -> str:
+    return f"{statistics.mean(vals):.0f} ({min(vals):.0f}–{max(vals):.0f})"
 
 
 def main() -> None:
@@ -110,58 +150,79 @@ def main() -> None:
     ap.add_argument("--demand-s", type=float, default=3600.0)
     ap.add_argument("--duration-s", type=float, default=7200.0)
     ap.add_argument("--reroute-s", type=float, nargs="+", default=[120.0],
-                    help="twin's route update interval(s) (s); one twin row each")
-    ap.add_argument("--seeds", type=int, default=5, help="UXsim C++ seeds")
-    ap.add_argument("--python-seeds", type=int, default=3, help="UXsim Python seeds (slow)")
+                    help="route update interval(s) (s) of twin, and of UXsim in the like-for-like runs")
+    ap.add_argument("--seeds", type=int, default=5, help="UXsim C++ seeds at its defaults")
+    ap.add_argument("--python-seeds", type=int, default=3, help="UXsim Python seeds at its defaults (slow)")
+    ap.add_argument("--fine-seeds", type=int, default=2, help="UXsim C++ seeds per interval with deltan=1")
     ap.add_argument("--repeat", type=int, default=3, help="twin runs (median)")
     args = ap.parse_args()
 
     net, u, lanes = network(args.scale, args.demand_s)
+    bound = free_flow_bound_vh(net) * args.demand_s / 3600.0
     first, _ = run_twin(net, args.demand_s, args.duration_s, args.reroute_s[0])
     twins = {rr: [run_twin(net, args.demand_s, args.duration_s, rr)[0] for _ in range(args.repeat)]
              for rr in args.reroute_s}
+    fine = {rr: run_twin(net, args.demand_s, args.duration_s, rr, step_s=1.0)[0] for rr in args.reroute_s}
     rows = []
-    for cpp, n in ((True, args.seeds), (False, args.python_seeds)):
-        for seed in range(n):
-            rows.append(run_uxsim(net, u, lanes, args.demand_s, args.duration_s, seed, cpp))
-            r = rows[-1]
-            print(f"# {r['tool']} seed {seed}: cpu {r['cpu']:.2f} s, arrived {r['arrived']:.0f}/{r['trips']:.0f}, "
-                  f"TTT {r['ttt_vh']:.1f} veh h", file=sys.stderr)
+
+    def log(r):
+        rows.append(r)
+        print(f"# {r['tool']} deltan {r['deltan']} routes {r['update_s']:g} s seed {r['seed']}: cpu {r['cpu']:.2f} s, "
+              f"arrived {r['arrived']:.0f}/{r['trips']:.0f}, TTT {r['ttt_vh']:.1f} veh h", file=sys.stderr, flush=True)
+
+    # every UXsim run in a fresh process: its worlds are not freed, and deltan=1 runs take ~4.5 GB each
+    with ProcessPoolExecutor(max_workers=1, max_tasks_per_child=1) as pool:
+        for cpp, n in ((True, args.seeds), (False, args.python_seeds)):
+            for seed in range(n):
+                log(pool.submit(_uxsim_alone, args.scale, args.demand_s, args.duration_s, seed, cpp).result())
+        for rr in args.reroute_s:
+            for seed in range(args.fine_seeds):
+                log(pool.submit(_uxsim_alone, args.scale, args.demand_s, args.duration_s, seed, True, 1,
+                                rr).result())
+
     base = twins[args.reroute_s[0]]
     twin_cpu = statistics.median(r["cpu"] for r in base)
     print(f"SiouxFalls: {len(net.link)} links, scale {args.scale}, demand {args.demand_s:g} s, run "
-          f"{args.duration_s:g} s; twin first call {first['cpu']:.2f} s CPU (compile/cache load); "
-          f"twin conservation error {base[-1]['conservation']:.2e} veh")
-    print()
+          f"{args.duration_s:g} s; free-flow bound {bound:.0f} veh h; twin first call {first['cpu']:.2f} s CPU "
+          f"(compile/cache load); twin conservation error {max(abs(r['conservation']) for r in base):.2e} veh")
+    print("\nSpeed, default settings (twin 5 s steps; UXsim deltan=5, routes every 600 s):\n")
     print("| tool | runs | median CPU s | min–max CPU s | CPU ratio tool/twin | trips | arrived | "
           "total travel time veh h (min–max) | mean trip min |")
     print("|---|---|---|---|---|---|---|---|---|")
     for rr, runs in twins.items():
         tw = runs[-1]
         cpu = statistics.median(r["cpu"] for r in runs)
-        print(f"| twin LTM (routes every {rr:g} s) | {len(runs)} | {cpu:.3f} | {min(r['cpu'] for r in runs):.3f}–"
-              f"{max(r['cpu'] for r in runs):.3f} | {cpu / twin_cpu:.2f} | {tw['trips']:.0f} | {tw['arrived']:.0f} | "
-              f"{tw['ttt_vh']:.0f} | {60 * tw['ttt_vh'] / max(tw['arrived'], 1):.2f} |")
+        print(f"| twin LTM, 5 s steps, routes every {rr:g} s | {len(runs)} | {cpu:.3f} | "
+              f"{min(r['cpu'] for r in runs):.3f}–{max(r['cpu'] for r in runs):.3f} | {cpu / twin_cpu:.2f} | "
+              f"{tw['trips']:.0f} | {tw['arrived']:.0f} | {tw['ttt_vh']:.0f} | "
+              f"{60 * tw['ttt_vh'] / max(tw['arrived'], 1):.2f} |")
     for tool in ("UXsim C++", "UXsim Python"):
-        rs = [r for r in rows if r["tool"] == tool]
+        rs = [r for r in rows if r["tool"] == tool and r["deltan"] == DELTAN]
         if not rs:
             continue
         cpu = statistics.median(r["cpu"] for r in rs)
-        ttt = [r["ttt_vh"] for r in rs]
-        mean_trip = statistics.mean(60 * r["ttt_vh"] / max(r["arrived"], 1) for r in rs)
-        print(f"| {tool} (routes every 600 s) | {len(rs)} | {cpu:.3f} | {min(r['cpu'] for r in rs):.3f}–"
+        print(f"| {tool}, deltan 5, routes every 600 s | {len(rs)} | {cpu:.3f} | {min(r['cpu'] for r in rs):.3f}–"
               f"{max(r['cpu'] for r in rs):.3f} | {cpu / twin_cpu:.1f} | "
-              f"{statistics.mean(r['trips'] for r in rs):.0f} | "
-              f"{statistics.mean(r['arrived'] for r in rs):.0f} | {statistics.mean(ttt):.0f} "
-              f"({min(ttt):.0f}–{max(ttt):.0f}) | {mean_trip:.2f} |")
-    ux = [r["ttt_vh"] for r in rows]
-    if ux:
-        print(f"\nUXsim (all {len(ux)} runs): total travel time {min(ux):.0f}–{max(ux):.0f} veh h, "
-              f"mean {statistics.mean(ux):.0f} ± {statistics.pstdev(ux):.0f}")
-        for rr, runs in twins.items():
-            t = runs[-1]["ttt_vh"]
-            print(f"twin (routes every {rr:g} s): {t:.0f} veh h, inside UXsim's spread: {min(ux) <= t <= max(ux)}, "
-                  f"twin / UXsim mean {t / statistics.mean(ux):.3f}")
+              f"{statistics.mean(r['trips'] for r in rs):.0f} | {statistics.mean(r['arrived'] for r in rs):.0f} | "
+              f"{spread([r['ttt_vh'] for r in rs])} | "
+              f"{statistics.mean(60 * r['ttt_vh'] / max(r['arrived'], 1) for r in rs):.2f} |")
+    print("\nAgreement, like-for-like (twin 1 s steps; UXsim C++ deltan=1, same route update interval):\n")
+    print("| routes every | twin veh h (5 s steps) | twin veh h (1 s steps) | UXsim deltan=1 veh h mean (min–max) | "
+          "UXsim runs | twin (1 s) inside? | twin (1 s) off UXsim's range | UXsim deltan=5 veh h (min–max) |")
+    print("|---|---|---|---|---|---|---|---|")
+    for rr in args.reroute_s:
+        ux = [r["ttt_vh"] for r in rows if r["deltan"] == 1 and r["update_s"] == rr]
+        ux5 = [r["ttt_vh"] for r in rows if r["deltan"] == DELTAN and r["update_s"] == rr]
+        t = fine[rr]["ttt_vh"]
+        if not ux:
+            continue
+        lo, hi = min(ux), max(ux)
+        off = 0.0 if lo <= t <= hi else (t - lo) / lo if t < lo else (t - hi) / hi
+        print(f"| {rr:g} s | {twins[rr][-1]['ttt_vh']:.0f} | {t:.0f} | {spread(ux)} | {len(ux)} | "
+              f"{'yes' if off == 0 else 'no'} | {100 * off:+.1f} % | {spread(ux5) if ux5 else '–'} |")
+    twin_all = all(r["arrived"] > r["trips"] - 1e-6 for r in [*fine.values(), *base])
+    print(f"\nall twin runs: arrived = trips: {twin_all}; "
+          f"all UXsim runs: {all(r['arrived'] == r['trips'] for r in rows)}")
 
 
 if __name__ == "__main__":

@@ -28,6 +28,27 @@ def test_free_flow_is_a_pure_delay():
     assert ds.travel_time_s.sel(link="A-C")[0] == pytest.approx(50.0)
 
 
+def test_travel_time_of_free_flow_trips_is_their_free_flow_time():
+    net = corridor(("A", "C", 2000.0, 47.0, 1000.0), ("C", "B", 2000.0, 61.0, 1300.0), q=1000.0)
+    ds = traffic_dynamics(net, duration_s=1200, step_s=5, demand_profile=[1.0], period_s=600)
+    # 1000 veh/h for 600 s = 166.7 trips of 108 s each (link times not whole steps: no rounding up)
+    assert ds.attrs["arrived_veh"] == pytest.approx(1000.0 / 6)
+    assert ds.attrs["total_travel_time_vh"] * 3600 == pytest.approx(1000.0 / 6 * 108.0, rel=1e-9)
+
+
+def test_travel_time_counts_the_wait_at_the_origin_from_the_scheduled_departure():
+    # 3000 veh/h for 600 s onto a 1500 veh/h road: a point queue at the origin grows to 250 veh at
+    # 600 s and clears at 1200 s; its wait, 0.5 * 250 veh * 1200 s, counts as travel time (as in
+    # UXsim and SUMO, whose trip durations run from the scheduled departure)
+    net = corridor(("A", "B", 1500.0, 60.0, 1000.0), q=3000.0)
+    ds = traffic_dynamics(net, duration_s=1800, step_s=5, demand_profile=[1.0], period_s=600, report_s=60)
+    assert float(ds.waiting_at_origins.sel(time=600)) == pytest.approx(250.0)
+    assert float(ds.waiting_at_origins.sel(time=1200)) == pytest.approx(0.0, abs=1e-9)
+    np.testing.assert_allclose(ds.inflow_vph.sel(link="A-B", time=slice(60, 1200)), 1500.0, rtol=1e-9)
+    assert ds.attrs["arrived_veh"] == pytest.approx(500.0)
+    assert ds.attrs["total_travel_time_vh"] * 3600 == pytest.approx(500 * 60.0 + 0.5 * 250 * 1200, rel=1e-3)
+
+
 def test_bottleneck_queue_and_delay_match_the_point_queue_solution():
     # 1500 veh/h for 600 s into a 1000 veh/h bottleneck: the queue peaks at 83.3 veh at 700 s, clears
     # at 1000 s; delay = 0.5 * 83.3 veh * 900 s = 37 500 veh s, free-flow time 250 veh * 150 s
