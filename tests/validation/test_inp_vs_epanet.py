@@ -30,6 +30,7 @@ import numpy as np
 import pytest
 
 from twin.io.inp import read_inp, write_inp
+from twin.io.inp_settings import emitter_factor
 from twin.model.network import Network
 from twin.units import EPANET_KW_PER_HP, EpanetUnits, epanet_units
 
@@ -175,7 +176,7 @@ def test_junctions(case: Case):
     index = _nodes(c, en.JUNCTION)
     assert [en.getnodeid(c.ph, i) for i in index] == list(j.index)
     close(j.elevation_m, c.si("length", _node_values(c, index, en.ELEVATION)))
-    emitter = c.units.emitter(c.water["emitter_exponent"])
+    emitter = emitter_factor(c.water["emitter_exponent"], c.units)   # per psi (US) or m (SI), as EPANET
     close(j.emitter_coefficient, np.asarray(_node_values(c, index, en.EMITTER)) * emitter)
     close(j.initial_quality, _node_values(c, index, en.INITQUAL))
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from twin.io.inp_sections import InpFile, InpLine, SectionReader, id_range, keyword
-from twin.io.inp_settings import wall_factor
+from twin.io.inp_settings import emitter_factor, wall_factor
 from twin.units import EpanetUnits
 
 __all__ = ["CURVE_QUANTITIES", "ElementReader", "RawCurve"]
@@ -309,9 +309,9 @@ class ElementReader:
                 row["setting"] = self.units.to_si(quantity, value)
 
     def read_emitters(self) -> None:
-        """[EMITTERS]: junction emitter coefficients, in m3/s per m**exponent."""
+        """[EMITTERS]: junction emitter coefficients, in m3/s per m**exponent (see :func:`emitter_factor`)."""
         sec = self.section("EMITTERS")
-        factor = self.units.emitter(self.settings["emitter_exponent"])
+        factor = emitter_factor(self.settings["emitter_exponent"], self.units)
         for line in self.inp.data("EMITTERS"):
             sec.need(line, 2, "junction coefficient")
             nid = self._node(sec, line, 0)

@@ -234,6 +234,8 @@ def _pressure_limits(sec: SectionReader, line: InpLine, out: dict[str, Any], key
 
 def _options_to_si(raw: dict[str, Any], units: EpanetUnits) -> dict[str, Any]:
     out = dict(raw)
+    # EPANET's default required pressure is 0.1 in the file's pressure unit (kPa, psi, ...)
+    out.setdefault("required_pressure", _MINPDIFF)
     for key, quantity in (("minimum_pressure", "pressure"), ("required_pressure", "pressure"),
                           ("head_error", "length"), ("flow_change", "flow")):
         if key in out:
@@ -360,6 +362,24 @@ def wall_factor(order: float, units: EpanetUnits) -> float:
     (0.3048, 1.0)
     """
     return units.length if order == 1.0 else 1.0 / units.length**2
+
+
+def emitter_factor(exponent: float, units: EpanetUnits) -> float:
+    """SI factor (m3/s per m**exponent) of an [EMITTERS] coefficient in a file with these units.
+
+    EPANET 2.3 reads an emitter coefficient in flow units per psi**exponent (US flow units) or
+    per m**exponent (SI flow units) whatever the file's PRESSURE option says (measured with the
+    2.3.5 toolkit: LPS files with PRESSURE KPA, BAR or PSI give the emitter flow of PRESSURE
+    METERS), so the factor uses the unit system's default pressure unit.
+
+    Examples
+    --------
+    >>> emitter_factor(0.5, epanet_units("LPS", "KPA")) == emitter_factor(0.5, epanet_units("LPS"))
+    True
+    >>> round(emitter_factor(0.5, epanet_units("LPS", "KPA")), 12)
+    0.001
+    """
+    return epanet_units(units.flow_units).emitter(exponent)
 
 
 def _read_reactions(inp: InpFile, units: EpanetUnits) -> dict[str, Any]:

@@ -19,7 +19,7 @@ from twin.errors import NetworkError
 from twin.io.inp_controls import LinkInfo, control_lines, rule_lines, setting_quantity
 from twin.io.inp_elements import CURVE_QUANTITIES
 from twin.io.inp_sections import SECTIONS, format_number, format_si
-from twin.io.inp_settings import default_settings, settings_sections, wall_factor
+from twin.io.inp_settings import default_settings, emitter_factor, settings_sections, wall_factor
 from twin.model.network import Network
 from twin.units import EpanetUnits, default_pressure_units, epanet_units, unit_system
 
@@ -152,7 +152,7 @@ def _nodes(net: Network, u: EpanetUnits, water: dict[str, Any], out: dict[str, l
     demands: dict[str, list[dict[str, Any]]] = {}
     for _, d in _records(net.demand):
         demands.setdefault(d["junction"], []).append(d)
-    emitter = u.emitter(water["emitter_exponent"])
+    emitter = emitter_factor(water["emitter_exponent"], u)
     length, flow = u.factor("length"), u.factor("flow")
     for jid, row in _records(net.junction):
         rows = demands.get(jid, [])

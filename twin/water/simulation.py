@@ -86,6 +86,15 @@ def _leakage(network: "Network", w: Any) -> tuple[np.ndarray, np.ndarray] | None
     return area, expansion
 
 
+def _overflow(network: "Network", w: Any) -> np.ndarray | None:
+    """Per-node flags of the tanks that may overflow (the tank table's ``overflow``), or None."""
+    tanks = network.tables.get("tank") if hasattr(network.tables, "get") else None
+    if tanks is None or "overflow" not in tanks.columns or not tanks["overflow"].fillna(False).astype(bool).any():
+        return None
+    spill = {str(t) for t, f in tanks["overflow"].fillna(False).astype(bool).items() if f}
+    return np.array([str(n) in spill for n in w.node_ids], np.bool_)
+
+
 def prepare(network: "Network") -> tuple[Model, Rules, Any]:
     """Compile ``network``'s water layer to an internal-unit model, its rules and the arrays."""
     from twin.model.compiled.water import compile_water
@@ -96,7 +105,8 @@ def prepare(network: "Network") -> tuple[Model, Rules, Any]:
     node_pos = {n: i for i, n in enumerate(w.node_ids)}
     link_pos = {k: i for i, k in enumerate(w.link_ids)}
     try:
-        model = build_model(w, settings, _controls(network, node_pos, link_pos), _leakage(network, w))
+        model = build_model(w, settings, _controls(network, node_pos, link_pos), _leakage(network, w),
+                            _overflow(network, w))
     except ValueError as err:
         raise NetworkError(str(err)) from None
     try:
@@ -435,7 +445,7 @@ def _dataset(sim: HydraulicSimulation, report_only: bool) -> xr.Dataset:
                          "head drop from start to end node (negative across a pump)"),
         "status": nvar(("time", "link"), status, "1", "link status: 0 closed, 1 open, 2 active"),
         "setting": nvar(("time", "link"), _setting_si(sim, get("setting")), "1",
-                        "pump speed (1), valve setting (m for PRV/PSV/PBV, m3/s for FCV, K for TCV)"),
+                        "pump speed (1), valve setting (m for PRV/PSV/PBV, m3/s for FCV, K for TCV, % open for PCV)"),
         "tank_level": nvar(("time", "tank"), (head[:, tanks] - el[tanks]) / f.length, "m", "tank water level"),
         "tank_volume": nvar(("time", "tank"), get("volume")[:, tanks] / f.volume, "m3", "tank water volume"),
     }

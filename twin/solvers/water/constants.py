@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 # Link types (EPANET order).
-CVPIPE, PIPE, PUMP, PRV, PSV, PBV, FCV, TCV, GPV = 0, 1, 2, 3, 4, 5, 6, 7, 8
+CVPIPE, PIPE, PUMP, PRV, PSV, PBV, FCV, TCV, GPV, PCV = 0, 1, 2, 3, 4, 5, 6, 7, 8, 9
 #: Valve type names of twin's schema -> link type codes.
-VALVE_CODES = {"PRV": PRV, "PSV": PSV, "PBV": PBV, "FCV": FCV, "TCV": TCV, "GPV": GPV}
+VALVE_CODES = {"PRV": PRV, "PSV": PSV, "PBV": PBV, "FCV": FCV, "TCV": TCV, "GPV": GPV, "PCV": PCV}
 
 # Link status (EPANET's StatusType order: <= CLOSED means closed).
 XHEAD, TEMPCLOSED, CLOSED, OPEN, ACTIVE, XFLOW, XFCV, XPRESSURE = 0, 1, 2, 3, 4, 5, 6, 7

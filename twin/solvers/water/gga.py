@@ -22,11 +22,11 @@ import numpy as np
 from numba import njit
 
 from twin.solvers.water.constants import (
-    ACTIVE, CBIG, CLOSED, CONST_HP, CVPIPE, FCV, GPV, ILL_CONDITIONED, MISSING, OK, OPEN, PBV,
-    PIPE, PRV, PSV, PUMP, QZERO, TCV, UNBALANCED, XFCV, XHEAD, XPRESSURE, TEMPCLOSED, RQTOL,
+    ACTIVE, BIG, CBIG, CLOSED, CONST_HP, CVPIPE, FCV, GPV, ILL_CONDITIONED, MISSING, OK, OPEN, PBV,
+    PCV, PIPE, PRV, PSV, PUMP, QZERO, TCV, UNBALANCED, XFCV, XHEAD, XPRESSURE, TEMPCLOSED, RQTOL,
 )
 from twin.solvers.water.headloss import (
-    closed_link, gpv_coeff, pbv_coeff, pipe_dw, pipe_hw, pump_coeff, tcv_coeff, valve_coeff,
+    closed_link, gpv_coeff, pbv_coeff, pcv_coeff, pipe_dw, pipe_hw, pump_coeff, tcv_coeff, valve_coeff,
 )
 from twin.solvers.water.leakage import leak_coeffs, leak_converged, new_leak_flows
 from twin.solvers.water.pda import demand_coeffs, new_demand_flows, pda_converged
@@ -57,6 +57,8 @@ def coeff(k: int, t: int, q: float, s: int, setting: float, r: float, km: float,
         return tcv_coeff(q, km, setting, diam, s)
     if t == GPV:
         return gpv_coeff(q, km, s, cx, cy, clo, chi)
+    if t == PCV:
+        return pcv_coeff(q, km, setting, s, cx, cy, clo, chi)
     if setting == MISSING:
         return valve_coeff(q, km, s)
     return 0.0, 0.0
@@ -142,6 +144,34 @@ def emitter_loss(ke: float, q: float, qexp: float) -> tuple[float, float]:
 
 
 @njit(cache=True, error_model="numpy")
+def lower_barrier(q: float) -> tuple[float, float]:
+    """Head loss and gradient of EPANET 2.3's barrier against flows below zero (``addlowerbarrier``).
+
+    A smooth ``min(0, 1e9 q)``: about ``1e9 q`` for ``q < 0`` and vanishing for ``q > 0``.
+
+    Examples
+    --------
+    >>> h, g = lower_barrier(-1.0e-3)
+    >>> round(h / 1.0e6, 6), round(g / 1.0e9, 6)
+    (-1.0, 1.0)
+    """
+    a = 1.0e9 * q
+    b = math.sqrt(a * a + 1.0e-6)
+    return (a - b) / 2.0, 1.0e9 / 2.0 * (1.0 - a / b)
+
+
+@njit(cache=True, error_model="numpy")
+def emitter_terms(ke: float, q: float, qexp: float, backflow: bool) -> tuple[float, float]:
+    """Head loss and gradient of an emitter; without ``backflow`` a barrier keeps ``q >= 0``."""
+    hloss, hgrad = emitter_loss(ke, q, qexp)
+    if not backflow:
+        h, g = lower_barrier(q)
+        hloss += h
+        hgrad += g
+    return hloss, hgrad
+
+
+@njit(cache=True, error_model="numpy")
 def _link_terms(nj, n1, n2, ltype, flow, status, setting, r, km, rough, diam, ptype, ph0, pr, pn, clo, chi,
                 cx, cy, form, hexp, viscos, slot, iperm, head, P, Y, lx, diag, rhs, xflow) -> None:
     """Link coefficients and their matrix terms (EPANET ``headlosscoeffs`` + ``linkcoeffs``)."""
@@ -196,12 +226,13 @@ def assemble(net, st, w) -> None:
     # fields are read into locals once: a namedtuple field read inside a loop costs a
     # reference-count round trip per access in Numba
     qexp = net.fopt[4]
+    backflow = net.iopt.size < 7 or net.iopt[6] != 0
     ke, el, iperm, eflow, dflow = net.ke, net.el, net.iperm, st.eflow, st.dflow
     diag, rhs, xflow = w.diag, w.rhs, w.xflow
     for i in range(nj):
         if ke[i] == 0.0:
             continue
-        hloss, hgrad = emitter_loss(ke[i], eflow[i], qexp)
+        hloss, hgrad = emitter_terms(ke[i], eflow[i], qexp, backflow)
         r = iperm[i]
         diag[r] += 1.0 / hgrad
         rhs[r] += (hloss + el[i]) / hgrad
@@ -246,10 +277,11 @@ def new_flows(net, st, w, relax: float) -> float:
             if n2 >= nj:
                 ndem[n2] += flow[k]
     qexp = net.fopt[4]
+    backflow = net.iopt.size < 7 or net.iopt[6] != 0
     for i in range(nj):
         if ke[i] == 0.0:
             continue
-        hloss, hgrad = emitter_loss(ke[i], eflow[i], qexp)
+        hloss, hgrad = emitter_terms(ke[i], eflow[i], qexp, backflow)
         dq = (hloss - (head[i] - el[i])) / hgrad
         eflow[i] -= dq
         dqsum += abs(dq)
@@ -295,6 +327,7 @@ def link_status(net, st) -> bool:
     nj = net.nj
     n1s, n2s, ltype, ptype, phmax, tarea, thmin, thmax = (net.n1, net.n2, net.ltype, net.ptype, net.phmax,
                                                           net.tarea, net.thmin, net.thmax)
+    overflow = net.overflow
     head, flow, status, setting = st.head, st.flow, st.status, st.setting
     change = False
     for k in range(n1s.size):
@@ -314,9 +347,12 @@ def link_status(net, st) -> bool:
         if t == FCV and setting[k] != MISSING:
             status[k] = fcv_status(s0, flow[k], setting[k], head[n1], head[n2])
         if n1 >= nj and tarea[n1] > 0.0:
-            status[k] = tank_status(status[k], t, flow[k], head[n1], head[n2], thmin[n1], thmax[n1], True)
+            # a tank that may overflow is never full: it spills what flows in
+            hmax = BIG if overflow[n1] else thmax[n1]
+            status[k] = tank_status(status[k], t, flow[k], head[n1], head[n2], thmin[n1], hmax, True)
         if n2 >= nj and tarea[n2] > 0.0:
-            status[k] = tank_status(status[k], t, -flow[k], head[n2], head[n1], thmin[n2], thmax[n2], False)
+            hmax = BIG if overflow[n2] else thmax[n2]
+            status[k] = tank_status(status[k], t, -flow[k], head[n2], head[n1], thmin[n2], hmax, False)
         if status[k] != s0:
             change = True
     return change
@@ -402,6 +438,8 @@ def hydsolve(net, st, w) -> tuple[int, int, float, int]:
     relax = 1.0
     relerr = 0.0
     it = 1
+    # previous link, emitter and demand flows, kept when FLOWCHANGE is set
+    prev = np.empty(st.flow.size + 2 * net.nj if net.fopt[9] > 0.0 else 0)
     while it <= maxtrials:
         assemble(net, st, w)
         bad = ldl_factor(net.nj, net.colptr, net.rowind, net.rowptr, net.rowcols, net.rowpos,
@@ -413,6 +451,8 @@ def hydsolve(net, st, w) -> tuple[int, int, float, int]:
             return ILL_CONDITIONED, it, relerr, node
         ldl_solve(net.nj, net.colptr, net.rowind, w.diag, w.lx, w.rhs)
         _copy_heads(net.nj, net.iperm, w.rhs, st.head)
+        if prev.size:
+            _keep_flows(st, prev)
         relerr = new_flows(net, st, w, relax)
         relax = 1.0
         valve_change = False
@@ -422,7 +462,7 @@ def hydsolve(net, st, w) -> tuple[int, int, float, int]:
                 valve_change = valve_status(net, st)
         else:
             valve_change = valve_status(net, st)
-        if _converged(net, st, relerr, hacc):
+        if _converged(net, st, relerr, hacc) and _balanced(net, st, prev):
             if it > maxiter:
                 break
             change = valve_change
@@ -455,6 +495,59 @@ def _converged(net, st, relerr: float, hacc: float) -> bool:
         return False
     if net.iopt[5] == 1:
         return pda_converged(net, st)
+    return True
+
+
+@njit(cache=True, error_model="numpy")
+def _keep_flows(st, prev: np.ndarray) -> None:
+    """Copy link, emitter and delivered demand flows into ``prev`` (that order)."""
+    nl = st.flow.size
+    nj = st.eflow.size
+    prev[:nl] = st.flow
+    prev[nl:nl + nj] = st.eflow
+    prev[nl + nj:] = st.dflow
+
+
+@njit(cache=True, error_model="numpy")
+def max_flow_change(st, prev: np.ndarray) -> float:
+    """Largest change of a link, emitter or demand flow since :func:`_keep_flows` (cfs)."""
+    nl = st.flow.size
+    nj = st.eflow.size
+    dq = 0.0
+    for k in range(nl):
+        dq = max(dq, abs(st.flow[k] - prev[k]))
+    for i in range(nj):
+        dq = max(dq, abs(st.eflow[i] - prev[nl + i]), abs(st.dflow[i] - prev[nl + nj + i]))
+    return dq
+
+
+@njit(cache=True, error_model="numpy")
+def max_head_error(net, st) -> float:
+    """Largest ``|h1 - h2 - h(q)|`` over open links at the current heads and flows (ft).
+
+    EPANET's ``checkhydbalance``: closed links and PRV / PSV / FCV with a setting are skipped.
+    """
+    err = 0.0
+    for k in range(net.n1.size):
+        if st.status[k] <= CLOSED:
+            continue
+        p, y = coeff(k, net.ltype[k], st.flow[k], st.status[k], st.setting[k], net.r[k], net.km[k],
+                     net.rough[k], net.diam[k], net.ptype[k], net.ph0[k], net.pr[k], net.pn[k], net.clo[k],
+                     net.chi[k], net.cx, net.cy, net.iopt[0], net.fopt[0], net.fopt[1])
+        if p == 0.0:
+            continue
+        dh = st.head[net.n1[k]] - st.head[net.n2[k]]
+        err = max(err, abs(dh - y / p))
+    return err
+
+
+@njit(cache=True, error_model="numpy")
+def _balanced(net, st, prev: np.ndarray) -> bool:
+    """EPANET 2.2's FLOWCHANGE and HEADERROR tests (``fopt[9]``, ``fopt[8]``; 0 = not used)."""
+    if prev.size and max_flow_change(st, prev) > net.fopt[9]:
+        return False
+    if net.fopt[8] > 0.0 and max_head_error(net, st) > net.fopt[8]:
+        return False
     return True
 
 

@@ -25,7 +25,8 @@ Net = namedtuple("Net", [
     "nj", "n1", "n2", "ltype", "diam", "r", "km", "rough", "ptype", "ph0", "pr", "pn", "phmax", "pq0",
     "clo", "chi", "cx", "cy", "el", "tarea", "thmin", "thmax", "ke", "fopt", "iopt", "valves",
     "c_link", "c_node", "c_type", "c_grade", "c_status", "c_setting", "c_enabled",
-    "perm", "iperm", "colptr", "rowind", "rowptr", "rowcols", "rowpos", "slot", "lcfa", "lcva", "leak_nodes"])
+    "perm", "iperm", "colptr", "rowind", "rowptr", "rowcols", "rowpos", "slot", "lcfa", "lcva", "leak_nodes",
+    "overflow"])
 State = namedtuple("State", ["head", "flow", "status", "setting", "dflow", "dfull", "eflow", "ndem", "qfa",
                              "qva"])
 Work = namedtuple("Work", ["P", "Y", "diag", "rhs", "lx", "work", "xflow"])
@@ -45,6 +46,9 @@ class Factors:
     volume: float
     power: float
     roughness_dw: float
+    #: ft of fluid per m of head in the emitter law (EPANET 2.3: psi with specific gravity in US
+    #: units, m without it in SI units, whatever the PRESSURE option)
+    emitter_pressure: float = 1.0 / C.MPERFT
 
     @classmethod
     def from_settings(cls, settings: Mapping[str, Any]) -> "Factors":
@@ -52,8 +56,11 @@ class Factors:
         u = epanet_units(settings.get("flow_units", "GPM"), settings.get("pressure_units"))
         us = u.system == "US"
         sg = float(settings.get("specific_gravity", 1.0) or 1.0)
-        pcf = {"PSI": C.PSIPERFT, "KPA": 6.895 * C.PSIPERFT, "BAR": 0.068948 * C.PSIPERFT,
-               "METERS": C.MPERFT, "FEET": 1.0}[u.pressure_units] * sg
+        # EPANET scales pressures in PSI, KPA and BAR by the specific gravity, heads in METERS
+        # and FEET not (measured with the 2.3.5 toolkit: a PRV set to 20 m keeps 20 m of head
+        # at specific gravity 2)
+        pcf = {"PSI": C.PSIPERFT * sg, "KPA": 6.895 * C.PSIPERFT * sg, "BAR": 0.068948 * C.PSIPERFT * sg,
+               "METERS": C.MPERFT, "FEET": 1.0}[u.pressure_units]
         elev = 1.0 if us else C.MPERFT
         return cls(flow=1.0 / u.flow / C.FLOW_PER_CFS[u.flow_units],
                    length=1.0 / u.length / elev,
@@ -61,7 +68,8 @@ class Factors:
                    pressure=1.0 / u.pressure / pcf,
                    volume=1.0 / u.volume / (1.0 if us else C.M3PERFT3),
                    power=1.0 / u.power / (1.0 if us else C.KWPERHP),
-                   roughness_dw=1.0 / u.dw_roughness / (1000.0 * elev))
+                   roughness_dw=1.0 / u.dw_roughness / (1000.0 * elev),
+                   emitter_pressure=1.0 / C.MPERFT / (sg if us else 1.0))
 
 
 @dataclass
@@ -105,13 +113,16 @@ def _curves(w: Any, f: Factors, kinds: dict[int, tuple[float, float]]) -> tuple[
 
 
 def build_model(w: Any, settings: Mapping[str, Any], controls: list[dict] = (),
-                leak: tuple[np.ndarray, np.ndarray] | None = None) -> Model:
+                leak: tuple[np.ndarray, np.ndarray] | None = None,
+                overflow: np.ndarray | None = None) -> Model:
     """Build the internal-unit :class:`Model` of compiled water arrays ``w`` and their settings.
 
     ``controls`` lists simple controls as dicts with ``link`` and ``node`` as indices (node -1
     for time controls), ``condition``, ``threshold`` (m), ``time_s``, ``status``, ``setting`` (SI)
     and ``enabled``. ``leak`` gives each link's EPANET 2.3 leak area (mm² per 100 m) and
-    expansion (mm² per m of head), NaN or 0 where it does not leak.
+    expansion (mm² per m of head), NaN or 0 where it does not leak. ``overflow`` flags, per node,
+    the tanks that may overflow (EPANET 2.2 ``[TANKS]`` Overflow YES): a full one keeps its level
+    and spills its net inflow instead of closing the links that fill it.
 
     Raises
     ------
@@ -125,7 +136,6 @@ def build_model(w: Any, settings: Mapping[str, Any], controls: list[dict] = (),
     ltype = np.where(kind == 0, C.PIPE, np.where(kind == 1, C.PUMP, 0)).astype(np.int64)
     for name, code in C.VALVE_CODES.items():
         ltype[(kind == 2) & (vt == ("PRV", "PSV", "PBV", "FCV", "TCV", "GPV", "PCV").index(name))] = code
-    ltype[(kind == 2) & (vt == 6)] = C.TCV
     st0 = np.asarray(w.initial_status)
     ltype[(kind == 0) & (st0 == 2)] = C.CVPIPE
     usage = {}
@@ -159,7 +169,8 @@ def build_model(w: Any, settings: Mapping[str, Any], controls: list[dict] = (),
                                       "c_enabled")},
               perm=sym.perm, iperm=sym.iperm, colptr=sym.colptr, rowind=sym.rowind, rowptr=sym.rowptr,
               rowcols=sym.rowcols, rowpos=sym.rowpos, slot=sym.slot, lcfa=lcfa, lcva=lcva,
-              leak_nodes=np.flatnonzero((lcfa > 0) | (lcva > 0)).astype(np.int64))
+              leak_nodes=np.flatnonzero((lcfa > 0) | (lcva > 0)).astype(np.int64),
+              overflow=_overflow(overflow, nn, nodes["tarea"]))
     return Model(net=net, factors=f, n_nodes=nn, n_junctions=nj, tank_index=nodes["tanks"],
                  reservoir_index=nodes["reservoirs"], head0=nodes["head0"], tank_vmin=nodes["vmin"],
                  tank_vmax=nodes["vmax"], tank_v0=nodes["v0"], vcurve=nodes["vcurve"],
@@ -172,6 +183,14 @@ def build_model(w: Any, settings: Mapping[str, Any], controls: list[dict] = (),
                  speed_pattern=np.asarray(w.pump_speed_pattern, np.int64),
                  status0=links["status"], setting0=links["setting"], c_time=ctrl["c_time"],
                  dmult=float(settings.get("demand_multiplier", 1.0)), times=_times(settings))
+
+
+def _overflow(flags: np.ndarray | None, nn: int, tarea: np.ndarray) -> np.ndarray:
+    """Per-node overflow flags (tanks only; all False when not given)."""
+    out = np.zeros(nn, np.bool_)
+    if flags is not None:
+        out[:] = np.asarray(flags, np.bool_)
+    return out & (tarea > 0.0)
 
 
 def _demand_patterns(w: Any, settings: Mapping[str, Any]) -> np.ndarray:
@@ -204,9 +223,17 @@ def _options(s: Mapping[str, Any], f: Factors) -> tuple[np.ndarray, np.ndarray]:
                      float(s.get("flow_change_m3s", 0.0) or 0.0) * f.flow])
     unbalanced = str(s.get("unbalanced", "STOP")).upper()
     extra = -1 if unbalanced == "STOP" else int(s.get("unbalanced_trials", 0) or 0)
+    backflow = 1 if _flag(s.get("emitter_backflow", True)) else 0
     iopt = np.array([form, int(s.get("trials", 200)), extra, int(s.get("check_frequency", 2)),
-                     int(s.get("max_check", 10)), pda], np.int64)
+                     int(s.get("max_check", 10)), pda, backflow], np.int64)
     return fopt, iopt
+
+
+def _flag(value: Any) -> bool:
+    """A YES/NO-like setting as a bool (``"NO"``, ``"FALSE"``, ``0`` and ``False`` are false)."""
+    if isinstance(value, str):
+        return value.strip().upper() not in ("NO", "FALSE", "0", "")
+    return bool(value)
 
 
 def _link_arrays(w: Any, f: Factors, ltype: np.ndarray, cx: np.ndarray, cy: np.ndarray,
@@ -258,7 +285,7 @@ def _pump_arrays(w: Any, f: Factors, ltype: np.ndarray, cx: np.ndarray, cy: np.n
             fit = constant_power(hp)
         ptype[k] = fit.ptype
         a["ph0"][k], a["pr"][k], a["pn"][k], a["phmax"][k], a["pq0"][k] = fit.h0, fit.r, fit.n, fit.hmax, fit.q0
-    for k in np.flatnonzero(ltype == C.GPV):
+    for k in np.flatnonzero((ltype == C.GPV) | (ltype == C.PCV)):
         c = int(w.valve_curve[k])
         if c >= 0:
             clo[k], chi[k] = int(w.curve_indptr[c]), int(w.curve_indptr[c + 1])
@@ -324,8 +351,8 @@ def _node_arrays(w: Any, f: Factors, cx: np.ndarray, cy: np.ndarray, s: Mapping[
     qexp = 1.0 / gamma
     kes = np.asarray(w.emitter_coefficient, float)
     for i in np.flatnonzero(kes[:nj] > 0):
-        # K (SI) -> per internal units: h_ft = Ke q_cfs^qexp with q = K p^gamma
-        kq = kes[i] * f.flow / f.pressure ** gamma    # cfs per ft^gamma
+        # K (SI, per m of head) -> per internal units: h_ft = Ke q_cfs^qexp with q = K p^gamma
+        kq = kes[i] * f.flow / f.emitter_pressure ** gamma    # cfs per ft^gamma
         ke[i] = 1.0 / kq ** qexp
     return dict(el=el, tanks=tanks, reservoirs=res, tarea=tarea, thmin=thmin, thmax=thmax, vmin=vmin,
                 vmax=vmax, v0=v0, head0=head0, vcurve=vcurve, ke=ke)
