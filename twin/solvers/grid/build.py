@@ -222,10 +222,18 @@ def _sources(g: Any, bus_map: np.ndarray, n_bus: int, codes: np.ndarray, convent
                                  s=(g.static_generator.p_mw + 1j * g.static_generator.q_mvar)
                                  * g.static_generator.scaling),
         "generator": dict(bus=gbus, on=gon, kind=gkind, s=np.where(gkind == 0, gen.p_mw + 1j * gen.q_mvar,
-                                                                   gen.p_mw + 0j)),
+                                                                   gen.p_mw + 0j),
+                          qmin=_q_limit(gen.min_q_mvar, -1e9), qmax=_q_limit(gen.max_q_mvar, 1e9)),
         "external_grid": dict(bus=xbus, on=xon),
     }
     return elements, kind, vm_set, va_set
+
+
+def _q_limit(q: np.ndarray, default: float) -> np.ndarray:
+    """Reactive limits for sharing Q among a bus's generators: missing or beyond 1e9 Mvar is
+    1e9 Mvar (pandapower's ``q_lim_default``), so infinite ranges still split evenly."""
+    q = np.nan_to_num(np.asarray(q, float), nan=default, posinf=1e9, neginf=-1e9)
+    return np.clip(q, -1e9, 1e9)
 
 
 def _shunts(g: Any, bus_map: np.ndarray, n_bus: int) -> np.ndarray:
