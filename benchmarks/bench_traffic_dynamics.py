@@ -23,6 +23,13 @@ Runs:
    twin with 1 s steps and the same interval. UXsim's platoons add a delay that twin's continuum
    model has not (at 10 % demand 5.9 s per trip with platoons of 5, 1.9 s with single vehicles);
    comparing at ``deltan=1`` keeps that artefact out of the comparison as far as UXsim allows.
+   twin runs with both of its node models (``fifo_redistribute`` and ``fifo_proportional``,
+   the default).
+3. loading with frozen routes (``--frozen-seeds``): every trip on twin's free-flow shortest path
+   for the whole run (twin ``reroute_s`` longer than the run; UXsim ``enforce_route``), so that
+   only the loading (queues, spillback, node models) differs: trips arrived within the run.
+   UXsim with ``deltan=5`` only by default: with ``enforce_route`` a ``deltan=1`` run at 30 %
+   demand grew past 24 GB and was killed for memory (``--frozen-deltan 5 1`` to try).
 
 Measured: CPU seconds (process time) of building the model and simulating, per run; twin's first
 call (Numba compile or cache load) apart. Total travel time = vehicle hours from each trip's
@@ -32,11 +39,12 @@ free-flow shortest path without delay.
 
 Usage::
 
-    python benchmarks/bench_traffic_dynamics.py --scale 0.1 --seeds 5 --python-seeds 3 --fine-seeds 3 --reroute-s 120 300 600
+    python benchmarks/bench_traffic_dynamics.py --scale 0.1 --seeds 5 --python-seeds 2 --fine-seeds 2 --reroute-s 120 300 600
     python benchmarks/bench_traffic_dynamics.py --scale 0.3 --seeds 5 --python-seeds 2 --fine-seeds 2 --reroute-s 120 300 600
+    python benchmarks/bench_traffic_dynamics.py --scale 0.3 --seeds 0 --python-seeds 0 --fine-seeds 0 --frozen-seeds 2 --repeat 1
 
 Needs ``pip install uxsim`` (1.15 ships the C++ engine, ``World(cpp=True)``); UXsim with
-``deltan=1`` at 30 % demand takes about 1.5 min CPU and 4.5 GB per run.
+``deltan=1`` at 30 % demand takes about 1 min CPU and 4.5 GB per run (with ``enforce_route`` over 24 GB).
 """
 
 from __future__ import annotations
@@ -78,8 +86,31 @@ def network(scale: float, demand_s: float):
     return net, u, lanes
 
 
+def free_flow_routes(net) -> dict:
+    """twin's free-flow shortest path (link ids) of every OD pair: its first route update."""
+    from twin.solvers.traffic.ltm import reroute
+    from twin.traffic.problem import prepare
+
+    p = prepare(net)
+    a = p.arrays
+    zone_node, _, out_indptr, out_links, from_node, to_node, through = p.star
+    beta = np.zeros((len(zone_node), a.n_links))
+    reroute(np.ascontiguousarray(a.free_flow_time_s, float), zone_node, *p.backward, from_node, to_node,
+            out_indptr, out_links, through, 1.0, beta)
+    ids, zones = [str(x) for x in a.link_ids], [str(z) for z in a.zone_ids]
+    routes = {}
+    for o, d in zip(net.trips["origin"], net.trips["destination"]):
+        di, v, route = zones.index(str(d)), zone_node[zones.index(str(o))], []
+        while v != zone_node[di]:
+            k = max(range(out_indptr[v], out_indptr[v + 1]), key=lambda k: beta[di, out_links[k]])
+            route.append(ids[out_links[k]])
+            v = to_node[out_links[k]]
+        routes[str(o), str(d)] = route
+    return routes
+
+
 def run_uxsim(net, u, lanes, demand_s: float, duration_s: float, seed: int, cpp: bool, deltan: int = DELTAN,
-              update_s: float = 600.0) -> dict:
+              update_s: float = 600.0, frozen: bool = False) -> dict:
     from uxsim import World
 
     cpu, wall = time.process_time(), time.perf_counter()
@@ -91,15 +122,21 @@ def run_uxsim(net, u, lanes, demand_s: float, duration_s: float, seed: int, cpp:
     for k, (a, b, length) in enumerate(zip(link["from_node"], link["to_node"], link["length_m"])):
         W.addLink(str(link.index[k]), str(a), str(b), length=float(length), free_flow_speed=float(u[k]),
                   jam_density_per_lane=KAPPA, number_of_lanes=int(lanes[k]))
+    routes = free_flow_routes(net) if frozen else {}
     for o, d, q in zip(net.trips["origin"], net.trips["destination"], net.trips["trips_vph"]):
         if q > 0 and o != d:
+            n0 = len(W.VEHICLES)
             # UXsim accumulates flow * DELTAT per step and releases a platoon at each DELTAN vehicles:
             # a hair more flow keeps rounding from dropping an OD pair's last platoon
             W.adddemand(str(o), str(d), 0, demand_s, flow=float(q) / 3600.0 * (1 + 1e-9))
+            if frozen:
+                for veh in list(W.VEHICLES.values())[n0:]:
+                    veh.enforce_route(routes[str(o), str(d)])
     W.exec_simulation()
     W.analyzer.basic_analysis()
     a = W.analyzer
-    out = dict(tool="UXsim C++" if cpp else "UXsim Python", seed=seed, deltan=deltan, update_s=update_s,
+    out = dict(tool="UXsim C++" if cpp else "UXsim Python", seed=seed, deltan=deltan,
+               update_s=None if frozen else update_s,
                cpu=time.process_time() - cpu, wall=time.perf_counter() - wall, trips=float(a.trip_all),
                arrived=float(a.trip_completed), ttt_vh=float(a.total_travel_time) / 3600.0)
     del W, a
@@ -107,16 +144,21 @@ def run_uxsim(net, u, lanes, demand_s: float, duration_s: float, seed: int, cpp:
     return out
 
 
-def _uxsim_alone(scale, demand_s, duration_s, seed, cpp, deltan=DELTAN, update_s=600.0) -> dict:
+def _uxsim_alone(scale, demand_s, duration_s, seed, cpp, deltan=DELTAN, update_s=600.0, frozen=False) -> dict:
     """:func:`run_uxsim` on a network built in this (child) process: twin's Network does not pickle."""
     net, u, lanes = network(scale, demand_s)
-    return run_uxsim(net, u, lanes, demand_s, duration_s, seed, cpp, deltan, update_s)
+    return run_uxsim(net, u, lanes, demand_s, duration_s, seed, cpp, deltan, update_s, frozen)
 
 
-def run_twin(net, demand_s: float, duration_s: float, reroute_s: float, step_s: float = 5.0) -> tuple[dict, object]:
+NODE_MODELS = ("fifo_redistribute", "fifo_proportional")
+
+
+def run_twin(net, demand_s: float, duration_s: float, reroute_s: float, step_s: float = 5.0,
+             node_model: str = NODE_MODELS[0]) -> tuple[dict, object]:
     cpu, wall = time.process_time(), time.perf_counter()
     ds = traffic_dynamics(net, duration_s=duration_s, step_s=step_s, demand_profile=[1.0], period_s=demand_s,
-                          reroute_s=reroute_s, jam_density_vpm=KAPPA, lane_capacity_vph=None, report_s=300.0)
+                          reroute_s=reroute_s, jam_density_vpm=KAPPA, lane_capacity_vph=None, report_s=300.0,
+                          node_model=node_model)
     out = dict(tool="twin LTM", seed=None, cpu=time.process_time() - cpu, wall=time.perf_counter() - wall,
                trips=ds.attrs["demanded_veh"], arrived=ds.attrs["arrived_veh"],
                ttt_vh=ds.attrs["total_travel_time_vh"], conservation=ds.attrs["conservation_error_veh"])
@@ -154,6 +196,10 @@ def main() -> None:
     ap.add_argument("--seeds", type=int, default=5, help="UXsim C++ seeds at its defaults")
     ap.add_argument("--python-seeds", type=int, default=3, help="UXsim Python seeds at its defaults (slow)")
     ap.add_argument("--fine-seeds", type=int, default=2, help="UXsim C++ seeds per interval with deltan=1")
+    ap.add_argument("--frozen-seeds", type=int, default=0,
+                    help="UXsim C++ seeds (deltan 5 and 1) with routes frozen at free flow")
+    ap.add_argument("--frozen-deltan", type=int, nargs="+", default=[DELTAN],
+                    help="UXsim platoon sizes of the frozen-route runs")
     ap.add_argument("--repeat", type=int, default=3, help="twin runs (median)")
     args = ap.parse_args()
 
@@ -162,12 +208,17 @@ def main() -> None:
     first, _ = run_twin(net, args.demand_s, args.duration_s, args.reroute_s[0])
     twins = {rr: [run_twin(net, args.demand_s, args.duration_s, rr)[0] for _ in range(args.repeat)]
              for rr in args.reroute_s}
-    fine = {rr: run_twin(net, args.demand_s, args.duration_s, rr, step_s=1.0)[0] for rr in args.reroute_s}
+    fine = {(rr, nm): run_twin(net, args.demand_s, args.duration_s, rr, step_s=1.0, node_model=nm)[0]
+            for rr in args.reroute_s for nm in NODE_MODELS}
+    coarse = {(rr, nm): run_twin(net, args.demand_s, args.duration_s, rr, node_model=nm)[0]
+              for rr in args.reroute_s for nm in NODE_MODELS}
+    frozen = {(st, nm): run_twin(net, args.demand_s, args.duration_s, 1e9, step_s=st, node_model=nm)[0]
+              for st in (5.0, 1.0) for nm in NODE_MODELS} if args.frozen_seeds else {}
     rows = []
 
     def log(r):
         rows.append(r)
-        print(f"# {r['tool']} deltan {r['deltan']} routes {r['update_s']:g} s seed {r['seed']}: cpu {r['cpu']:.2f} s, "
+        print(f"# {r['tool']} deltan {r['deltan']} routes {r['update_s'] or 'frozen'} seed {r['seed']}: cpu {r['cpu']:.2f} s, "
               f"arrived {r['arrived']:.0f}/{r['trips']:.0f}, TTT {r['ttt_vh']:.1f} veh h", file=sys.stderr, flush=True)
 
     # every UXsim run in a fresh process: its worlds are not freed, and deltan=1 runs take ~4.5 GB each
@@ -179,6 +230,10 @@ def main() -> None:
             for seed in range(args.fine_seeds):
                 log(pool.submit(_uxsim_alone, args.scale, args.demand_s, args.duration_s, seed, True, 1,
                                 rr).result())
+        for dn in args.frozen_deltan:
+            for seed in range(args.frozen_seeds):
+                log(pool.submit(_uxsim_alone, args.scale, args.demand_s, args.duration_s, seed, True, dn, 600.0,
+                                True).result())
 
     base = twins[args.reroute_s[0]]
     twin_cpu = statistics.median(r["cpu"] for r in base)
@@ -207,22 +262,40 @@ def main() -> None:
               f"{spread([r['ttt_vh'] for r in rs])} | "
               f"{statistics.mean(60 * r['ttt_vh'] / max(r['arrived'], 1) for r in rs):.2f} |")
     print("\nAgreement, like-for-like (twin 1 s steps; UXsim C++ deltan=1, same route update interval):\n")
-    print("| routes every | twin veh h (5 s steps) | twin veh h (1 s steps) | UXsim deltan=1 veh h mean (min–max) | "
-          "UXsim runs | twin (1 s) inside? | twin (1 s) off UXsim's range | UXsim deltan=5 veh h (min–max) |")
-    print("|---|---|---|---|---|---|---|---|")
+    print("| routes every | twin node model | twin veh h (5 s steps) | twin veh h (1 s steps) | "
+          "UXsim deltan=1 veh h mean (min–max) | UXsim runs | twin (1 s) inside? | twin (1 s) off UXsim's range | "
+          "UXsim deltan=5 veh h (min–max) |")
+    print("|---|---|---|---|---|---|---|---|---|")
     for rr in args.reroute_s:
         ux = [r["ttt_vh"] for r in rows if r["deltan"] == 1 and r["update_s"] == rr]
-        ux5 = [r["ttt_vh"] for r in rows if r["deltan"] == DELTAN and r["update_s"] == rr]
-        t = fine[rr]["ttt_vh"]
-        if not ux:
-            continue
-        lo, hi = min(ux), max(ux)
-        off = 0.0 if lo <= t <= hi else (t - lo) / lo if t < lo else (t - hi) / hi
-        print(f"| {rr:g} s | {twins[rr][-1]['ttt_vh']:.0f} | {t:.0f} | {spread(ux)} | {len(ux)} | "
-              f"{'yes' if off == 0 else 'no'} | {100 * off:+.1f} % | {spread(ux5) if ux5 else '–'} |")
-    twin_all = all(r["arrived"] > r["trips"] - 1e-6 for r in [*fine.values(), *base])
+        ux5 = [r["ttt_vh"] for r in rows
+               if r["deltan"] == DELTAN and r["update_s"] == rr and r["tool"] == "UXsim C++"]
+        for nm in NODE_MODELS:
+            t = fine[rr, nm]["ttt_vh"]
+            if ux:
+                lo, hi = min(ux), max(ux)
+                off = 0.0 if lo <= t <= hi else (t - lo) / lo if t < lo else (t - hi) / hi
+                inside, offs = ("yes" if off == 0 else "no"), f"{100 * off:+.1f} %"
+            else:
+                inside, offs = "–", "–"
+            print(f"| {rr:g} s | {nm} | {coarse[rr, nm]['ttt_vh']:.0f} | {t:.0f} | {spread(ux) if ux else '–'} | "
+                  f"{len(ux)} | {inside} | {offs} | {spread(ux5) if ux5 else '–'} |")
+    if frozen:
+        print("\nLoading with routes frozen at free flow (trips arrived within the run; UXsim C++):\n")
+        print("| model | runs | arrived (min–max) | of trips | total travel time veh h (min–max) |")
+        print("|---|---|---|---|---|")
+        for (st, nm), r in frozen.items():
+            print(f"| twin {nm}, {st:g} s steps | 1 | {r['arrived']:.0f} | {r['arrived'] / r['trips']:.1%} | "
+                  f"{r['ttt_vh']:.0f} (all trips, unfinished ones up to the end) |")
+        for dn in args.frozen_deltan:
+            rs = [r for r in rows if r["update_s"] is None and r["deltan"] == dn]
+            if rs:
+                print(f"| UXsim deltan {dn} | {len(rs)} | {spread([r['arrived'] for r in rs])} | "
+                      f"{statistics.mean(r['arrived'] for r in rs) / rs[0]['trips']:.1%} | "
+                      f"{spread([r['ttt_vh'] for r in rs])} (completed trips only) |")
+    twin_all = all(r["arrived"] > r["trips"] - 1e-6 for r in [*fine.values(), *coarse.values(), *base])
     print(f"\nall twin runs: arrived = trips: {twin_all}; "
-          f"all UXsim runs: {all(r['arrived'] == r['trips'] for r in rows)}")
+          f"all UXsim runs with route choice: {all(r['arrived'] == r['trips'] for r in rows if r['update_s'])}")
 
 
 if __name__ == "__main__":

@@ -77,7 +77,11 @@ def test_queue_spills_back_into_the_upstream_link():
     assert abs(ds.attrs["conservation_error_veh"]) < 1e-6
 
 
-def test_vehicles_are_conserved_under_events_and_reroute_around_a_closure():
+NODE_MODELS = ("fifo_redistribute", "fifo_proportional")
+
+
+@pytest.mark.parametrize("node_model", NODE_MODELS)
+def test_vehicles_are_conserved_under_events_and_reroute_around_a_closure(node_model):
     net = road([("A", "C", 2000.0, 60.0), ("C", "B", 2000.0, 60.0), ("A", "D", 2000.0, 90.0),
                 ("D", "B", 2000.0, 90.0)], [("A", "B", 1200.0)])
     net = net.add("signal", [dict(id="X", node="D", dark_capacity_factor=0.25)])
@@ -85,7 +89,7 @@ def test_vehicles_are_conserved_under_events_and_reroute_around_a_closure():
               {"kind": "incident", "link": "D-B", "start_s": 1500, "end_s": 1800, "capacity_factor": 0.1},
               {"kind": "dark_signal", "signal": "X", "start_s": 600, "end_s": 1200}]
     ds = traffic_dynamics(net, duration_s=2400, step_s=5, events=events, demand_profile=[1.0, 1.0], period_s=900,
-                          report_s=60)
+                          report_s=60, node_model=node_model)
     total = ds.vehicles_in_network + ds.waiting_at_origins + ds.arrived
     np.testing.assert_allclose(total, ds.demanded, atol=1e-6)
     during = ds.sel(time=slice(900, 1200))
@@ -128,10 +132,12 @@ def test_sample_city_flows_without_gridlock():
     assert static.attrs["relative_gap"] <= 1e-4
 
 
-def test_closure_without_detour_holds_vehicles_and_conserves_them():
+@pytest.mark.parametrize("node_model", NODE_MODELS)
+def test_closure_without_detour_holds_vehicles_and_conserves_them(node_model):
     net = corridor(("A", "C", 2000.0, 60.0, 1200.0), ("C", "B", 2000.0, 60.0, 1200.0), q=600.0)
     events = [{"kind": "closure", "link": "C-B", "start_s": 300, "end_s": 900}]
-    ds = traffic_dynamics(net, duration_s=1800, step_s=5, events=events, demand_profile=[1.0], period_s=600)
+    ds = traffic_dynamics(net, duration_s=1800, step_s=5, events=events, demand_profile=[1.0], period_s=600,
+                          node_model=node_model)
     closed = ds.sel(time=slice(420, 900))
     assert float(closed.inflow_vph.sel(link="C-B").max()) == 0.0
     assert float(closed.vehicles.sel(link="A-C").isel(time=-1)) > 0.0  # they wait upstream
@@ -183,3 +189,84 @@ def test_storage_has_at_least_the_lanes_capacity_needs():
     np.testing.assert_allclose(_dynamic_links(arrays, net, 5.0, 0.15, None)[3], 0.15 * 1000.0)
     with pytest.raises(ValueError, match="lane_capacity_vph"):
         traffic_dynamics(net, duration_s=60, lane_capacity_vph=0.0)
+
+
+def junction(links, trips, zones) -> Network:
+    """Links (from, to, capacity veh/h, free-flow time s, length m) and trips (origin, destination, veh/h)."""
+    base = road([lk[:4] for lk in links], trips, zones=zones)
+    return base.set("link", [f"{lk[0]}-{lk[1]}" for lk in links], length_m=[lk[4] for lk in links])
+
+
+@pytest.mark.parametrize("node_model", NODE_MODELS)
+def test_diverge_with_a_full_branch_passes_the_free_branch_its_fifo_share(node_model):
+    # O -> N, then 2400 veh/h on to DA and 1200 veh/h through N -> M into a 360 veh/h bottleneck M -> DB.
+    # Once N -> M is full it takes 360 veh/h; the vehicles at the head of O -> N bound for it hold up
+    # the ones behind them (first in, first out), so O -> N lets 360 * 3600 / 1200 = 1080 veh/h go
+    # and the free branch gets 720 veh/h, in both node models. UXsim 1.15 (C++ and Python engines
+    # move only the front vehicle of a link) gives the same 720 veh/h on this network.
+    net = junction([("O", "N", 7200.0, 50.0, 1000.0), ("N", "DA", 7200.0, 50.0, 1000.0),
+                    ("N", "M", 3600.0, 25.0, 500.0), ("M", "DB", 360.0, 50.0, 1000.0)],
+                   [("O", "DA", 2400.0), ("O", "DB", 1200.0)], zones=("O", "DA", "DB"))
+    ds = traffic_dynamics(net, duration_s=3600, step_s=5, demand_profile=[1.0], period_s=3600, report_s=300,
+                          node_model=node_model)
+    late = ds.sel(time=slice(1500, 3600))
+    np.testing.assert_allclose(late.inflow_vph.sel(link="N-M"), 360.0, rtol=1e-6)
+    np.testing.assert_allclose(late.inflow_vph.sel(link="N-DA"), 720.0, rtol=1e-6)
+    # before the spillback: 2400 veh/h from 50 s on (the free-flow time of O -> N)
+    assert float(ds.inflow_vph.sel(link="N-DA", time=300)) == pytest.approx(2400.0 * 250 / 300)
+    assert abs(ds.attrs["conservation_error_veh"]) < 1e-6
+
+
+def _merge_diverge(node_model):
+    # I1: O1 -> N, 2400 veh/h to DX; I2: O2 -> N, 600 veh/h to DX and 600 veh/h to DY. N -> DX takes
+    # 1800 veh/h; the branch N -> M -> DY drains at 36 veh/h only, fills, and then holds up I2 (FIFO)
+    net = junction([("O1", "N", 3600.0, 50.0, 1000.0), ("O2", "N", 3600.0, 50.0, 1000.0),
+                    ("N", "DX", 1800.0, 50.0, 1000.0), ("N", "M", 3600.0, 10.0, 200.0),
+                    ("M", "DY", 36.0, 50.0, 1000.0)],
+                   [("O1", "DX", 2400.0), ("O2", "DX", 600.0), ("O2", "DY", 600.0)], zones=("O1", "O2", "DX", "DY"))
+    ds = traffic_dynamics(net, duration_s=3600, step_s=5, demand_profile=[1.0], period_s=3600, report_s=300,
+                          node_model=node_model)
+    assert abs(ds.attrs["conservation_error_veh"]) < 1e-6
+    return ds.sel(time=slice(2400, 3600)).mean("time")
+
+
+def test_redistributing_node_gives_a_held_up_in_links_room_to_the_others():
+    # Both in-links queue, so each sends 3600 veh/h worth (I2's head half for DX, half for DY).
+    # N -> M takes 36 veh/h: I2 passes 36 / 1800 = 2 % (72 veh/h, 36 of them to DX), FIFO.
+    # fifo_redistribute (Tampere et al. 2011): I1 gets the rest of N -> DX, 1800 - 36 = 1764 veh/h,
+    # and N -> DX runs at capacity.
+    ds = _merge_diverge("fifo_redistribute")
+    assert float(ds.outflow_vph.sel(link="O2-N")) == pytest.approx(72.0, rel=1e-6)
+    assert float(ds.outflow_vph.sel(link="O1-N")) == pytest.approx(1764.0, rel=1e-6)
+    assert float(ds.inflow_vph.sel(link="N-DX")) == pytest.approx(1800.0, rel=1e-6)
+
+
+def test_proportional_node_leaves_a_held_up_in_links_room_unused():
+    # fifo_proportional: N -> DX's 1800 veh/h are shared once by demand, 3600 : 1800, so I1 gets
+    # 1200 veh/h; I2 (held up by N -> M) uses 36 of its 600: N -> DX runs at 1236 veh/h
+    ds = _merge_diverge("fifo_proportional")
+    assert float(ds.outflow_vph.sel(link="O2-N")) == pytest.approx(72.0, rel=1e-6)
+    assert float(ds.outflow_vph.sel(link="O1-N")) == pytest.approx(1200.0, rel=1e-6)
+    assert float(ds.inflow_vph.sel(link="N-DX")) == pytest.approx(1236.0, rel=1e-6)
+
+
+def test_redistribution_kernel_fixes_the_tightest_out_link_first():
+    from twin.solvers.traffic.ltm import _redistribute
+
+    # in-links 0 (10 to X), 1 (5 to X, 5 to Y), 2 (4 to Y), 3 (nothing: ends here); X takes 12, Y 3
+    sij = np.array([[10.0, 0.0], [5.0, 5.0], [0.0, 4.0], [0.0, 0.0]])
+    recv = np.array([12.0, 3.0])
+    phi = np.ones(4)
+    args = (np.array([0, 2]), np.array([0, 1]), sij, phi, np.zeros(4, np.bool_), np.zeros(2))
+    _redistribute(0, 4, 2, recv, *args)
+    # Y: 3 / 9 -> in-links 1 and 2 pass a third; X keeps 12 - 5/3 for in-link 0's 10: it passes whole
+    np.testing.assert_allclose(phi, [1.0, 1 / 3, 1 / 3, 1.0])
+    phi[:] = [1.0, 0.0, 1.0, 1.0]  # in-link 1 held (no route): its room goes to the others
+    _redistribute(0, 4, 2, recv, *args)
+    np.testing.assert_allclose(phi, [1.0, 0.0, 0.75, 1.0])
+
+
+def test_node_model_is_checked():
+    net = road([("A", "B", 2000.0, 60.0)], [("A", "B", 100.0)])
+    with pytest.raises(ValueError, match="node_model"):
+        traffic_dynamics(net, duration_s=60, node_model="lane_based")

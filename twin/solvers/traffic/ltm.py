@@ -6,8 +6,12 @@ speed ``w``, capacity ``q``, jam density ``kj``), Newell's simplified kinematic-
 the sending flow ``S = min(n_up(t + dt - L/u) - n_down(t), q dt)`` and the receiving flow
 ``R = min(n_down(t + dt - L/w) + kj L - n_up(t), q dt)``: queues form, and spill back into the
 links upstream when ``R`` runs out. Nodes pass ``min`` of what the in-links send and the
-out-links receive with a first-in-first-out node model (an in-link's whole sending flow is cut
-by the most constrained out-link it feeds; out-link supply is shared in proportion to demand).
+out-links receive with a first-in-first-out node model: an in-link's whole sending flow is cut
+by the most constrained out-link it feeds, as when the vehicle at the head of a queue waits for
+its own out-link and holds up those behind it. Out-link supply is shared in proportion to demand,
+and (``NODE_REDISTRIBUTE``, the default) supply that an in-link held up elsewhere leaves unused
+goes to the other in-links (Tampere et al. 2011); ``NODE_FIFO`` shares each out-link's supply
+once, without redistribution, so held-up in-links keep their share of it unused.
 
 Vehicles carry their destination: each link holds a first-in-first-out list of packets (one per
 step with inflow) with their destination shares. At every node, the share of each destination
@@ -23,7 +27,11 @@ References
 ----------
 Yperman, I. (2007). The link transmission model for dynamic network loading. PhD thesis,
 KU Leuven. Newell, G. F. (1993). A simplified theory of kinematic waves in highway traffic.
-Transportation Research Part B 27(4).
+Transportation Research Part B 27(4). Tampere, C. M. J., Corthout, R., Cattrysse, D., Immers,
+L. H. (2011). A generic class of first order node models for dynamic macroscopic simulation of
+traffic flows. Transportation Research Part B 45(1), 289-309. Flotterod, G., Rohde, J. (2011).
+Operational macroscopic modeling of complex urban road intersections. Transportation Research
+Part B 45(6), 903-922.
 """
 
 from __future__ import annotations
@@ -36,6 +44,10 @@ from twin.solvers.traffic.paths import shortest_path_tree
 #: Event kinds understood by :func:`run_ltm`.
 CAPACITY = 0  # multiply a link's outflow capacity (incident, dark signal)
 CLOSURE = 1  # no inflow into a link
+
+#: Node models understood by :func:`run_ltm`.
+NODE_FIFO = 0  # first-in-first-out, each out-link's supply shared once in proportion to demand
+NODE_REDISTRIBUTE = 1  # first-in-first-out with supply redistribution (Tampere et al. 2011)
 
 
 @njit(cache=True)
@@ -183,8 +195,46 @@ def reroute(tt, zone_node, in_indptr, in_links, from_node, to_node, out_indptr, 
 
 
 @njit(cache=True)
+def _redistribute(v, total_in, n_out, recv, out_indptr, out_links, sij, phi, active, rest):
+    """First-in-first-out node model with supply redistribution (Tampere et al. 2011).
+
+    The incremental algorithm of the generic node model with priorities in proportion to the
+    turning demand: find the out-link whose remaining supply over the demand of the in-links
+    not yet fixed is smallest; if even that ratio is >= 1 every remaining in-link passes whole;
+    otherwise the in-links feeding it pass that share of their whole sending flow (FIFO), are
+    fixed, and what they send uses up supply downstream. ``phi`` holds 1 (or 0 for in-links held
+    by a missing route) on entry and each in-link's passing share on return.
+    """
+    for jj in range(n_out):
+        rest[jj] = recv[out_links[out_indptr[v] + jj]]
+    for ii in range(total_in):
+        active[ii] = phi[ii] > 0.0
+    while True:
+        best = np.inf
+        jstar = -1
+        for jj in range(n_out):
+            d = 0.0
+            for ii in range(total_in):
+                if active[ii]:
+                    d += sij[ii, jj]
+            if d > 0.0:
+                r = max(rest[jj], 0.0) / d
+                if r < best:
+                    best = r
+                    jstar = jj
+        if jstar < 0 or best >= 1.0:
+            return
+        for ii in range(total_in):
+            if active[ii] and sij[ii, jstar] > 0.0:
+                phi[ii] = best
+                active[ii] = False
+                for jj in range(n_out):
+                    rest[jj] -= best * sij[ii, jj]
+
+
+@njit(cache=True)
 def _node(v, o, send, recv, beta, zone_node, in_indptr, in_links, out_indptr, out_links, packets, oq,
-          comp, sij, dem, phi):
+          comp, sij, dem, phi, node_model, active, rest):
     """First-in-first-out node model at node ``v`` (``o`` >= 0: origin zone sending from here).
 
     Fills ``comp`` (destination shares per in-link), ``sij`` (turning demand) and ``phi`` (the
@@ -222,6 +272,9 @@ def _node(v, o, send, recv, beta, zone_node, in_indptr, in_links, out_indptr, ou
             phi[ii] = 0.0
         for jj in range(n_out):
             dem[jj] += sij[ii, jj]
+    if node_model == NODE_REDISTRIBUTE:
+        _redistribute(v, total_in, n_out, recv, out_indptr, out_links, sij, phi, active, rest)
+        return total_in
     for ii in range(total_in):
         for jj in range(n_out):
             if sij[ii, jj] > 0.0:
@@ -272,12 +325,13 @@ def _apply(v, o, t, total_in, send, beta, zone_node, in_indptr, in_links, out_in
 
 @njit(cache=True)
 def run_ltm(n_steps, dt, demand, period_steps, origins, zone_node, link, star, events, reroute_steps,
-            reroute_weight, n_packets, n_up, n_down, waiting, arrived_total):
+            reroute_weight, n_packets, n_up, n_down, waiting, arrived_total, node_model=NODE_REDISTRIBUTE):
     """Run the link transmission model for ``n_steps`` steps of ``dt`` seconds.
 
     ``demand[p, o, d]`` (veh/h) holds for steps ``[p * period_steps, (p + 1) * period_steps)``;
     ``link = (ff_steps, w_steps, cap_step, storage)``; ``star = (out_indptr, out_links, in_indptr,
-    in_links, from_node, to_node, through)``; ``events = (start_s, end_s, link, kind, factor)``.
+    in_links, from_node, to_node, through)``; ``events = (start_s, end_s, link, kind, factor)``;
+    ``node_model``: ``NODE_REDISTRIBUTE`` or ``NODE_FIFO``.
     Writes the cumulative counts ``n_up``/``n_down`` (links x steps + 1), vehicles waiting at
     origins and cumulative arrivals per step. Returns the number of route updates.
     """
@@ -307,6 +361,7 @@ def run_ltm(n_steps, dt, demand, period_steps, origins, zone_node, link, star, e
         max_out = max(max_out, out_indptr[v + 1] - out_indptr[v])
     comp, sij = np.zeros((max_in, z)), np.zeros((max_in, max_out))
     dem, phi, counts, arrived = np.zeros(max_out), np.zeros(max_in), np.zeros(z), np.zeros(z)
+    active, rest = np.zeros(max_in, dtype=np.bool_), np.zeros(max_out)
     updates = 0
     was_closed = closed.copy()
     for t in range(n_steps):
@@ -333,7 +388,7 @@ def run_ltm(n_steps, dt, demand, period_steps, origins, zone_node, link, star, e
             if in_indptr[v + 1] == in_indptr[v] and o < 0:
                 continue
             total_in = _node(v, o, send, recv, beta, zone_node, in_indptr, in_links, out_indptr, out_links,
-                             packets, oq, comp, sij, dem, phi)
+                             packets, oq, comp, sij, dem, phi, node_model, active, rest)
             _apply(v, o, t, total_in, send, beta, zone_node, in_indptr, in_links, out_indptr, out_links, packets,
                    oq, comp, phi, counts, n_up, n_down, arrived)
         waiting[t + 1] = oq.sum()
