@@ -229,7 +229,11 @@ class HydraulicSimulation:
                 self._finished = True
 
     def _run_fast(self, to: int) -> None:
-        """The same loop as :meth:`advance` in one Numba call per buffer of records."""
+        """The same loop as :meth:`advance` in one Numba call per buffer of records.
+
+        Rows stay in the record buffer across calls (a call of one step adds one row); only a
+        full buffer is moved to the chunks.
+        """
         eng = self.engine
         recs = self._records
         while not self._finished and eng.htime < to:
@@ -237,13 +241,11 @@ class HydraulicSimulation:
             code, it, nrec, solved, finished, node, _ = eng.run_to(to, self._solved, self._mode, rec, recs.n)
             recs.n = nrec
             self._solved, self._finished = bool(solved), bool(finished)
+            recs.note_iterations(self.iterations)
             if code == C.ILL_CONDITIONED:
-                recs.flush(self.iterations)
                 raise self._ill(it, 0.0, node)
             if code != -1:
                 break
-            recs.flush(self.iterations)
-        recs.flush(self.iterations)
 
     def finish(self) -> None:
         """Run to the end of the duration (solving the last time)."""
@@ -346,30 +348,44 @@ class _Records:
         self.dims = (model.n_nodes, len(model.net.n1), model.n_junctions)
         self.chunks: list[tuple[np.ndarray, dict[str, np.ndarray]]] = []
         self.rec: Any = None
-        self.n = 0
+        self.n = 0          # rows of ``rec`` used
+        self.noted = 0      # rows of ``rec`` whose iterations are in the simulation's list
         self.cap = 64
 
     def buffer(self) -> Any:
         """Record buffers with free rows (``self.n`` rows already used)."""
-        if self.rec is None or self.n >= self.rec.time.size:
+        rec = self.rec
+        if rec is None or self.n >= rec.time.size:
             self.flush(None)
-            self.rec = new_rec(self.cap, *self.dims)
+            self.rec = rec = new_rec(self.cap, *self.dims)
             self.cap = min(self.cap * 2, 4096)
-        return self.rec
+        return rec
+
+    def note_iterations(self, iterations: list[int]) -> None:
+        """Append the iterations of the rows recorded since the last call to ``iterations``."""
+        if self.n > self.noted:
+            iterations.extend(self.rec.iters[self.noted:self.n].tolist())
+            self.noted = self.n
 
     def flush(self, iterations: list[int] | None) -> None:
-        """Move the used rows of the buffers to ``chunks`` (and their iterations to the list)."""
+        """Move the used rows of the buffers to ``chunks`` (and their new iterations to the list).
+
+        The buffers are given up: the next :meth:`buffer` allocates new ones. The rows are kept
+        as views when they fill most of the buffers and copied otherwise (not to hold on to
+        mostly empty buffers).
+        """
+        if iterations is not None:
+            self.note_iterations(iterations)
         if self.rec is None or self.n == 0:
             return
         n, r = self.n, self.rec
-        if 2 * n >= r.time.size:    # mostly used: keep views and let the next call allocate anew
+        if 2 * n >= r.time.size:
             self.chunks.append((r.time[:n], {k: getattr(r, k)[:n] for k in self.KEYS}))
-            self.rec = None
         else:
             self.chunks.append((r.time[:n].copy(), {k: getattr(r, k)[:n].copy() for k in self.KEYS}))
-        if iterations is not None:
-            iterations.extend(r.iters[:n].tolist())
+        self.rec = None
         self.n = 0
+        self.noted = 0
 
     def append_state(self, eng: Engine, it: int) -> None:
         """One row from the engine's current state (the per-step path)."""

@@ -233,3 +233,23 @@ def test_hold_link_open_and_rules_cannot_change_a_held_link() -> None:
         sim.hold_link("HSP#1", "ACTIVE")
     with pytest.raises(NetworkError, match="nope"):
         sim.hold_link("nope", "CLOSED")
+
+
+def test_one_advance_per_step_keeps_every_solve_and_its_iterations() -> None:
+    """Stepping keeps its rows in one record buffer across calls (more steps than the first
+    buffer holds) and calls the compiled kernel's entry point: same rows and iterations."""
+    net = read_inp(DATA / "L-TOWN.inp")      # 5-min hydraulic steps
+    whole = HydraulicSimulation(net, duration_s=86400)
+    whole.finish()
+    sim = HydraulicSimulation(net, duration_s=86400)
+    for t in range(300, 86400 + 300, 300):    # 288 calls: the buffers fill and grow
+        sim.advance(t)
+        assert len(sim.iterations) == sim.engine.clk[-1]    # NSOLVES: iterations noted per call
+    sim.finish()
+    assert sim.engine._run_to_ep[0] is not None   # the entry point was used
+    a = whole.results(report_only=False)
+    b = sim.results(report_only=False)
+    np.testing.assert_array_equal(a.time.values, b.time.values)
+    np.testing.assert_array_equal(a["head"].values, b["head"].values)
+    np.testing.assert_array_equal(a.flow.values, b.flow.values)
+    assert whole.iterations == sim.iterations

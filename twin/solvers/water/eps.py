@@ -74,6 +74,8 @@ class Engine:
         _init_flows(net, self.st)
         self.c_enabled0 = np.asarray(net.c_enabled, np.bool_).copy()
         self.held: dict[int, int] = {}
+        #: (entry point of the compiled ``step.run_to`` overload or None, the last call's argument objects)
+        self._run_to_ep: tuple = (None, ())
 
     # ------------------------------------------------------------------ clock
     def _clock(i: int, doc: str) -> property:  # noqa: N805 - property factory
@@ -202,8 +204,21 @@ class Engine:
         """Solve every event before ``to`` in one kernel call (no rules); see :func:`step.run_to`."""
         if rec is None:
             rec = _EMPTY_REC
-        return S.run_to(self.m.net, self.eps, self.st, self.w, self.clk, self.fclk, self.volume, int(to),
-                        bool(solved), int(mode), rec, int(nrec))
+        net, eps, st, w, clk, fclk, volume = self.m.net, self.eps, self.st, self.w, self.clk, self.fclk, self.volume
+        ep, a = self._run_to_ep
+        if (a and a[0] is net and a[1] is eps and a[2] is st and a[3] is w and a[4] is clk and a[5] is fclk
+                and a[6] is volume and a[7] is rec):
+            # the same argument objects as the last call: call the compiled overload's entry point
+            # directly (the dispatcher types every namedtuple field on each call, ~15 us); it is
+            # looked up on the second such call, so a one-call run does not pay for the look-up
+            if ep is None:
+                ep = _entry_point(S.run_to, (net, eps, st, w, clk, fclk, volume, int(to), bool(solved),
+                                             int(mode), rec, int(nrec)))
+                self._run_to_ep = (ep or S.run_to, a)
+            return (ep or S.run_to)(net, eps, st, w, clk, fclk, volume, int(to), bool(solved), int(mode), rec,
+                                    int(nrec))
+        self._run_to_ep = (None, (net, eps, st, w, clk, fclk, volume, rec))
+        return S.run_to(net, eps, st, w, clk, fclk, volume, int(to), bool(solved), int(mode), rec, int(nrec))
 
     def run(self) -> int:
         """Solve the whole run without recording (benchmarks); returns the number of solves."""
@@ -229,6 +244,22 @@ class Engine:
 
 
 _EMPTY_REC = S.new_rec(0, 0, 0, 0)
+
+
+def _entry_point(dispatcher, args: tuple):
+    """The compiled entry point of ``dispatcher`` for ``args``' types, or None.
+
+    Calling it skips the dispatcher's type resolution (which, for namedtuples of arrays, types
+    every field in Python on each call); it must only be called again with arguments of the same
+    types, which :meth:`Engine.run_to` ensures by calling it with the same objects only.
+    """
+    try:
+        from numba import typeof
+
+        cres = dispatcher.overloads.get(tuple(typeof(a) for a in args))
+    except Exception:  # noqa: BLE001 - any failure: keep using the dispatcher
+        return None
+    return None if cres is None else cres.entry_point
 
 
 @njit(cache=True, error_model="numpy")

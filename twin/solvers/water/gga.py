@@ -172,10 +172,68 @@ def emitter_terms(ke: float, q: float, qexp: float, backflow: bool) -> tuple[flo
 
 
 @njit(cache=True, error_model="numpy")
-def _link_terms(nj, n1, n2, ltype, flow, status, setting, r, km, rough, diam, ptype, ph0, pr, pn, clo, chi,
+def _pipe_terms(npre, form, hexp, viscos, n1, n2, ia, ib, flow, status, hr, r, km, rough, diam, slot, head,
+                P, Y, lx, diag, rhs, xflow) -> None:
+    """:func:`_link_terms` for the leading run of pipes ``0 <= k < npre``: no type dispatch.
+
+    The Hazen-Williams / Chezy-Manning law is :func:`pipe_hw` written out with the per-model
+    ``hr = hexp r`` (the same product, so the same bits), and the matrix rows of the end nodes
+    come from ``ia`` / ``ib`` (``-1``: fixed grade) instead of ``iperm`` and a node test.
+    """
+    e1 = hexp - 1.0
+    for k in range(npre):
+        q = flow[k]
+        if status[k] <= CLOSED:
+            p = 1.0 / CBIG       # closed_link
+            y = q
+        elif form == DW:
+            p, y = pipe_dw(q, r[k], km[k], rough[k], diam[k], viscos)
+        else:
+            aq = abs(q)
+            hgrad = hr[k] * aq ** e1
+            if hgrad < RQTOL:
+                hgrad = RQTOL
+                hloss = hgrad * aq
+            else:
+                hloss = hgrad * aq / hexp
+            m = km[k]
+            if m > 0.0:
+                hloss += m * aq * aq
+                hgrad += 2.0 * m * aq
+            if q < 0.0:
+                hloss = -hloss
+            p = 1.0 / hgrad
+            y = hloss / hgrad
+        P[k] = p
+        Y[k] = y
+        if p == 0.0:
+            continue
+        a = n1[k]
+        b = n2[k]
+        xflow[a] -= q
+        xflow[b] += q
+        sk = slot[k]
+        if sk >= 0:
+            lx[sk] -= p
+        i = ia[k]
+        j = ib[k]
+        if i >= 0:
+            diag[i] += p
+            rhs[i] += y
+        elif j >= 0:
+            rhs[j] += p * head[a]
+        if j >= 0:
+            diag[j] += p
+            rhs[j] -= y
+        elif i >= 0:
+            rhs[i] += p * head[b]
+
+
+@njit(cache=True, error_model="numpy")
+def _link_terms(k0, nj, n1, n2, ltype, flow, status, setting, r, km, rough, diam, ptype, ph0, pr, pn, clo, chi,
                 cx, cy, form, hexp, viscos, slot, iperm, head, P, Y, lx, diag, rhs, xflow) -> None:
-    """Link coefficients and their matrix terms (EPANET ``headlosscoeffs`` + ``linkcoeffs``)."""
-    for k in range(n1.size):
+    """Link coefficients and their matrix terms (EPANET ``headlosscoeffs`` + ``linkcoeffs``), links ``k >= k0``."""
+    for k in range(k0, n1.size):
         t = ltype[k]
         if t <= PIPE and status[k] > CLOSED:
             # pipes call the scalar laws directly: passing the curve arrays to ``coeff`` costs a
@@ -220,7 +278,13 @@ def assemble(net, st, w) -> None:
     w.rhs[:] = 0.0
     w.lx[:] = 0.0
     w.xflow[:] = 0.0
-    _link_terms(nj, net.n1, net.n2, net.ltype, st.flow, st.status, st.setting, net.r, net.km, net.rough,
+    # links are assembled in their order (the sums into each matrix entry keep EPANET's order):
+    # the leading run of pipes without type dispatch, then the rest
+    npre = net.npre
+    _pipe_terms(npre, net.iopt[0], net.fopt[0], net.fopt[1], net.n1, net.n2, net.ia, net.ib, st.flow, st.status,
+                net.hr, net.r, net.km, net.rough, net.diam, net.slot, st.head, w.P, w.Y, w.lx, w.diag, w.rhs,
+                w.xflow)
+    _link_terms(npre, nj, net.n1, net.n2, net.ltype, st.flow, st.status, st.setting, net.r, net.km, net.rough,
                 net.diam, net.ptype, net.ph0, net.pr, net.pn, net.clo, net.chi, net.cx, net.cy, net.iopt[0],
                 net.fopt[0], net.fopt[1], net.slot, net.iperm, st.head, w.P, w.Y, w.lx, w.diag, w.rhs, w.xflow)
     # fields are read into locals once: a namedtuple field read inside a loop costs a

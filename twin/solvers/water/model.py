@@ -26,7 +26,7 @@ Net = namedtuple("Net", [
     "clo", "chi", "cx", "cy", "el", "tarea", "thmin", "thmax", "ke", "fopt", "iopt", "valves",
     "c_link", "c_node", "c_type", "c_grade", "c_status", "c_setting", "c_enabled",
     "perm", "iperm", "colptr", "rowind", "rowptr", "rowcols", "rowpos", "slot", "lcfa", "lcva", "leak_nodes",
-    "overflow"])
+    "overflow", "npre", "hr", "ia", "ib"])
 State = namedtuple("State", ["head", "flow", "status", "setting", "dflow", "dfull", "eflow", "ndem", "qfa",
                              "qva"])
 Work = namedtuple("Work", ["P", "Y", "diag", "rhs", "lx", "work", "xflow"])
@@ -170,7 +170,10 @@ def build_model(w: Any, settings: Mapping[str, Any], controls: list[dict] = (),
               perm=sym.perm, iperm=sym.iperm, colptr=sym.colptr, rowind=sym.rowind, rowptr=sym.rowptr,
               rowcols=sym.rowcols, rowpos=sym.rowpos, slot=sym.slot, lcfa=lcfa, lcva=lcva,
               leak_nodes=np.flatnonzero((lcfa > 0) | (lcva > 0)).astype(np.int64),
-              overflow=_overflow(overflow, nn, nodes["tarea"]))
+              overflow=_overflow(overflow, nn, nodes["tarea"]), **_link_constants(nj, ltype, links["r"], fopt[0],
+                                                                                np.asarray(w.start_node, np.int64),
+                                                                                np.asarray(w.end_node, np.int64),
+                                                                                sym.iperm))
     return Model(net=net, factors=f, n_nodes=nn, n_junctions=nj, tank_index=nodes["tanks"],
                  reservoir_index=nodes["reservoirs"], head0=nodes["head0"], tank_vmin=nodes["vmin"],
                  tank_vmax=nodes["vmax"], tank_v0=nodes["v0"], vcurve=nodes["vcurve"],
@@ -183,6 +186,25 @@ def build_model(w: Any, settings: Mapping[str, Any], controls: list[dict] = (),
                  speed_pattern=np.asarray(w.pump_speed_pattern, np.int64),
                  status0=links["status"], setting0=links["setting"], c_time=ctrl["c_time"],
                  dmult=float(settings.get("demand_multiplier", 1.0)), times=_times(settings))
+
+
+def _link_constants(nj: int, ltype: np.ndarray, r: np.ndarray, hexp: float, n1: np.ndarray, n2: np.ndarray,
+                    iperm: np.ndarray) -> dict[str, Any]:
+    """Per-model constants of the assembly loop (:func:`twin.solvers.water.gga.assemble`).
+
+    ``npre``: length of the leading run of pipes (CV pipes included) in the link order, which
+    the assembly handles in a loop without type dispatch; ``hr = hexp * r`` (the factor of the
+    Hazen-Williams / Chezy-Manning gradient ``hexp r |q|^(hexp-1)``, same rounding as evaluating
+    it left to right per iteration); ``ia`` / ``ib``: matrix row of each link's start / end node
+    (``-1`` for a fixed-grade node).
+    """
+    notpipe = np.flatnonzero(ltype > C.PIPE)
+    npre = int(notpipe[0]) if notpipe.size else len(ltype)
+    ia = np.full(len(n1), -1, np.int64)
+    ib = np.full(len(n2), -1, np.int64)
+    ia[n1 < nj] = iperm[n1[n1 < nj]]
+    ib[n2 < nj] = iperm[n2[n2 < nj]]
+    return dict(npre=npre, hr=np.ascontiguousarray(hexp * r), ia=ia, ib=ib)
 
 
 def _overflow(flags: np.ndarray | None, nn: int, tarea: np.ndarray) -> np.ndarray:
