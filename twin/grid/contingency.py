@@ -424,12 +424,11 @@ class _FastVerifier:
 
 
 def _workers(workers: int | None, n: int) -> int:
-    """Threads for ``n`` outage solves: ``workers`` (default 1), or with ``workers=0`` the cores this
-    process may run on, at most one per 8 outages. Two threads were not reliably faster than one
-    on the shared 2-core benchmark machine (see benchmarks/results_grid.md), so 1 stays the default."""
-    if workers is None:
-        return 1
-    if int(workers) > 0:
+    """Threads for ``n`` outage solves: ``workers``, or by default (None or 0) the cores this process
+    may run on, at most one per 8 outages. On an idle 2-core machine two threads solve
+    case2869pegase's N-1 2.0x faster than one; on a saturated one the extra thread retires
+    (see benchmarks/results_grid.md)."""
+    if workers is not None and int(workers) > 0:
         return int(workers)
     try:
         cores = len(os.sched_getaffinity(0))
@@ -470,8 +469,8 @@ def contingencies(network: Network, *, elements: Sequence[str] = _KINDS, max_loa
     tolerance_mva, max_iteration : float, int
         Newton-Raphson settings of the AC solves.
     workers : int, optional
-        Threads solving outages at once (default 1; 0: the cores this process may run on, at
-        most one per 8 outages). The DC screen and the AC solves run in Numba
+        Threads solving outages at once (default None or 0: the cores this process may run on,
+        at most one per 8 outages; 1: no threads). The DC screen and the AC solves run in Numba
         without the GIL, so more threads use more cores; results do not depend on it. An extra
         thread stops taking outages when the process does not get the cores (a machine busy
         with other work), so more threads are not slower than one.
