@@ -11,7 +11,7 @@ from tests.reference.water_reference import swamee_jain
 from twin.solvers.water import constants as C
 from twin.solvers.water.headloss import friction_factor, pipe_dw, pipe_hw, pump_coeff
 from twin.solvers.water.pumps import constant_power, fit_pump, power_curve
-from twin.solvers.water.sparse import ldl_factor, ldl_solve, symbolic
+from twin.solvers.water.sparse import ldl_factor, ldl_factor_mapped, ldl_solve, symbolic
 from twin.solvers.water.status import cv_status, prv_status, psv_status
 
 
@@ -114,6 +114,46 @@ def test_ldl_matches_dense_solve_on_a_looped_graph() -> None:
     x[sym.perm] = rhs
     np.testing.assert_allclose(x, np.linalg.solve(a, b), rtol=1e-10, atol=1e-12)
     assert sym.nnz <= 4 * int(keep.sum())    # a near-tree graph keeps little fill
+
+
+def _looped_system(seed: int, n: int = 60, extra: int = 30):
+    """A random looped graph's symbolic factorization and its matrix in factor layout."""
+    rng = np.random.default_rng(seed)
+    start = np.concatenate([np.arange(n - 1), rng.integers(0, n, extra), [n - 1, 0]])
+    end = np.concatenate([np.arange(1, n), rng.integers(0, n, extra), [n, n + 1]])
+    keep = start != end
+    start, end = start[keep], end[keep]
+    sym = symbolic(n, start, end)
+    p = rng.uniform(0.5, 2.0, len(start))
+    diag, lx = np.zeros(n), np.zeros(sym.nnz)
+    for k, (i, j) in enumerate(zip(start, end)):
+        for u in (i, j):
+            if u < n:
+                diag[sym.iperm[u]] += p[k]
+        if i < n and j < n:
+            lx[sym.slot[k]] -= p[k]
+    return sym, diag, lx
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_mapped_ldl_factor_is_bit_identical_to_the_work_vector_one(seed: int) -> None:
+    """The solver's factor (updates straight to their positions) gives the very same bits."""
+    sym, diag, lx = _looped_system(seed, n=120, extra=80)
+    d1, l1 = diag.copy(), lx.copy()
+    d2, l2 = diag.copy(), lx.copy()
+    n = len(diag)
+    assert ldl_factor(n, sym.colptr, sym.rowind, sym.rowptr, sym.rowcols, sym.rowpos, d1, l1, np.zeros(n)) == -1
+    assert ldl_factor_mapped(n, sym.colptr, sym.rowptr, sym.rowcols, sym.rowpos, sym.upd, d2, l2) == -1
+    assert sym.nnz > 120            # fill-in happened, so the update map is exercised
+    np.testing.assert_array_equal(d1, d2)
+    np.testing.assert_array_equal(l1, l2)
+
+
+def test_mapped_ldl_factor_reports_a_singular_column() -> None:
+    sym = symbolic(2, np.array([0]), np.array([1]))
+    diag = np.array([1.0, 1.0])
+    lx = np.array([-1.0])
+    assert ldl_factor_mapped(2, sym.colptr, sym.rowptr, sym.rowcols, sym.rowpos, sym.upd, diag, lx) == 1
 
 
 def test_ldl_reports_a_singular_column() -> None:

@@ -30,7 +30,7 @@ from twin.solvers.water.headloss import (
 )
 from twin.solvers.water.leakage import leak_coeffs, leak_converged, new_leak_flows
 from twin.solvers.water.pda import demand_coeffs, new_demand_flows, pda_converged
-from twin.solvers.water.sparse import ldl_factor, ldl_solve
+from twin.solvers.water.sparse import ldl_factor_mapped, ldl_solve
 from twin.solvers.water.status import (
     cv_status, fcv_status, prv_status, psv_status, pump_status, tank_status,
 )
@@ -506,8 +506,7 @@ def hydsolve(net, st, w) -> tuple[int, int, float, int]:
     prev = np.empty(st.flow.size + 2 * net.nj if net.fopt[9] > 0.0 else 0)
     while it <= maxtrials:
         assemble(net, st, w)
-        bad = ldl_factor(net.nj, net.colptr, net.rowind, net.rowptr, net.rowcols, net.rowpos,
-                         w.diag, w.lx, w.work)
+        bad = ldl_factor_mapped(net.nj, net.colptr, net.rowptr, net.rowcols, net.rowpos, net.upd, w.diag, w.lx)
         if bad >= 0:
             node = net.perm[bad]
             if bad_valve(net, st, node):

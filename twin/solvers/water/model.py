@@ -25,7 +25,7 @@ Net = namedtuple("Net", [
     "nj", "n1", "n2", "ltype", "diam", "r", "km", "rough", "ptype", "ph0", "pr", "pn", "phmax", "pq0",
     "clo", "chi", "cx", "cy", "el", "tarea", "thmin", "thmax", "ke", "fopt", "iopt", "valves",
     "c_link", "c_node", "c_type", "c_grade", "c_status", "c_setting", "c_enabled",
-    "perm", "iperm", "colptr", "rowind", "rowptr", "rowcols", "rowpos", "slot", "lcfa", "lcva", "leak_nodes",
+    "perm", "iperm", "colptr", "rowind", "rowptr", "rowcols", "rowpos", "slot", "upd", "lcfa", "lcva", "leak_nodes",
     "overflow", "npre", "hr", "ia", "ib"])
 State = namedtuple("State", ["head", "flow", "status", "setting", "dflow", "dfull", "eflow", "ndem", "qfa",
                              "qva"])
@@ -168,7 +168,7 @@ def build_model(w: Any, settings: Mapping[str, Any], controls: list[dict] = (),
               **{k: ctrl[k] for k in ("c_link", "c_node", "c_type", "c_grade", "c_status", "c_setting",
                                       "c_enabled")},
               perm=sym.perm, iperm=sym.iperm, colptr=sym.colptr, rowind=sym.rowind, rowptr=sym.rowptr,
-              rowcols=sym.rowcols, rowpos=sym.rowpos, slot=sym.slot, lcfa=lcfa, lcva=lcva,
+              rowcols=sym.rowcols, rowpos=sym.rowpos, slot=sym.slot, upd=sym.upd, lcfa=lcfa, lcva=lcva,
               leak_nodes=np.flatnonzero((lcfa > 0) | (lcva > 0)).astype(np.int64),
               overflow=_overflow(overflow, nn, nodes["tarea"]), **_link_constants(nj, ltype, links["r"], fopt[0],
                                                                                 np.asarray(w.start_node, np.int64),

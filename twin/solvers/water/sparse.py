@@ -17,7 +17,7 @@ import heapq
 from dataclasses import dataclass
 
 import numpy as np
-from numba import njit
+from numba import njit, uint64
 
 
 @dataclass(frozen=True)
@@ -26,7 +26,8 @@ class Symbolic:
 
     ``perm[k]`` is the junction eliminated k-th and ``iperm`` its inverse; column ``k`` of the unit
     lower factor holds rows ``rowind[colptr[k]:colptr[k+1]]`` (sorted, all > k); ``rowcols`` /
-    ``rowpos`` list for each row the columns with a nonzero in that row and their value positions.
+    ``rowpos`` list for each row the columns with a nonzero in that row and their value positions;
+    ``upd`` is the value position each update of :func:`ldl_factor_mapped` lands on, in update order.
     """
 
     n: int
@@ -38,6 +39,7 @@ class Symbolic:
     rowcols: np.ndarray
     rowpos: np.ndarray
     slot: np.ndarray
+    upd: np.ndarray
 
     @property
     def nnz(self) -> int:
@@ -106,7 +108,8 @@ def symbolic(n: int, start: np.ndarray, end: np.ndarray) -> Symbolic:
         rowind[colptr[k]:colptr[k + 1]] = np.sort(iperm[np.asarray(c, np.int64)]) if c else []
     rowptr, rowcols, rowpos = _row_lists(n, colptr, rowind)
     slot = _slots(n, start, end, iperm, colptr, rowind)
-    return Symbolic(n, order, iperm, colptr, rowind, rowptr, rowcols, rowpos, slot)
+    upd = _update_targets(n, colptr, rowind, rowptr, rowcols, rowpos)
+    return Symbolic(n, order, iperm, colptr, rowind, rowptr, rowcols, rowpos, slot, upd)
 
 
 def _row_lists(n: int, colptr: np.ndarray, rowind: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -129,6 +132,30 @@ def _slots(n: int, start: np.ndarray, end: np.ndarray, iperm: np.ndarray, colptr
         rows = rowind[colptr[lo]:colptr[lo + 1]]
         slot[k] = colptr[lo] + int(np.searchsorted(rows, hi))
     return slot
+
+
+@njit(cache=True)
+def _update_targets(n: int, colptr: np.ndarray, rowind: np.ndarray, rowptr: np.ndarray, rowcols: np.ndarray,
+                    rowpos: np.ndarray) -> np.ndarray:
+    """Value position of each update ``L[i, j] -= L[i, k] * s`` of the factorization, in the order
+    :func:`ldl_factor` applies them (the factor pattern is closed, so row ``i`` is in column ``j``)."""
+    total = 0
+    for j in range(n):
+        for t in range(rowptr[j], rowptr[j + 1]):
+            total += colptr[rowcols[t] + 1] - rowpos[t] - 1
+    upd = np.empty(total, np.int64)
+    pos = np.full(n, -1, np.int64)
+    u = 0
+    for j in range(n):
+        for q in range(colptr[j], colptr[j + 1]):
+            pos[rowind[q]] = q
+        for t in range(rowptr[j], rowptr[j + 1]):
+            for q in range(rowpos[t] + 1, colptr[rowcols[t] + 1]):
+                upd[u] = pos[rowind[q]]
+                u += 1
+        for q in range(colptr[j], colptr[j + 1]):
+            pos[rowind[q]] = -1
+    return upd
 
 
 @njit(cache=True, error_model="numpy")
@@ -165,18 +192,62 @@ def ldl_factor(n: int, colptr: np.ndarray, rowind: np.ndarray, rowptr: np.ndarra
 
 
 @njit(cache=True, error_model="numpy")
+def ldl_factor_mapped(n: int, colptr: np.ndarray, rowptr: np.ndarray, rowcols: np.ndarray, rowpos: np.ndarray,
+                      upd: np.ndarray, diag: np.ndarray, lx: np.ndarray) -> int:
+    """:func:`ldl_factor` with the updates applied straight to their value positions ``upd``
+    (:attr:`Symbolic.upd`) instead of through a dense work vector: the same operations in the
+    same order, so the same bits. On a non-positive pivot column ``j`` is returned with
+    ``lx``'s column ``j`` partly updated.
+
+    Indices are cast to unsigned, which drops Numba's negative-index wraparound on each access.
+    """
+    one = uint64(1)
+    u = uint64(0)
+    c0 = uint64(colptr[0])
+    r0 = uint64(rowptr[0])
+    for j in range(n):
+        d = diag[j]
+        r1 = uint64(rowptr[j + 1])
+        for t in range(r0, r1):
+            k = uint64(rowcols[t])
+            p = uint64(rowpos[t])
+            ljk = lx[p]
+            s = ljk * diag[k]
+            d -= ljk * s
+            for q in range(p + one, uint64(colptr[k + one])):
+                lx[uint64(upd[u])] -= lx[q] * s
+                u += one
+        r0 = r1
+        c1 = uint64(colptr[j + 1])
+        if not d > 0.0:
+            return j
+        diag[j] = d
+        for q in range(c0, c1):
+            lx[q] = lx[q] / d
+        c0 = c1
+    return -1
+
+
+@njit(cache=True, error_model="numpy")
 def ldl_solve(n: int, colptr: np.ndarray, rowind: np.ndarray, diag: np.ndarray, lx: np.ndarray,
               b: np.ndarray) -> None:
-    """Solve ``L D L^T x = b`` in place (``b`` in permuted order)."""
+    """Solve ``L D L^T x = b`` in place (``b`` in permuted order); unsigned indices as in
+    :func:`ldl_factor_mapped`."""
+    c0 = uint64(colptr[0])
     for j in range(n):
+        c1 = uint64(colptr[j + 1])
         bj = b[j]
         if bj != 0.0:
-            for q in range(colptr[j], colptr[j + 1]):
-                b[rowind[q]] -= lx[q] * bj
+            for q in range(c0, c1):
+                b[uint64(rowind[q])] -= lx[q] * bj
+        c0 = c1
     for j in range(n):
         b[j] /= diag[j]
+    c1 = uint64(colptr[n])
     for j in range(n - 1, -1, -1):
+        c0 = uint64(colptr[j])
         s = b[j]
-        for q in range(colptr[j], colptr[j + 1]):
-            s -= lx[q] * b[rowind[q]]
+        for q in range(c0, c1):
+            s -= lx[q] * b[uint64(rowind[q])]
         b[j] = s
+        c1 = c0
