@@ -22,10 +22,6 @@ solve takes the one-at-a-time path and, failing that, a solve of the rebuilt cas
 
 from __future__ import annotations
 
-import itertools
-import os
-import threading
-import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Sequence
 
@@ -35,6 +31,7 @@ import xarray as xr
 from scipy.sparse.linalg import splu
 
 from twin.model.network import Network
+from twin.parallel import run_pulled, thread_count
 from twin.grid.flow import initial_voltages, prepare, result_variables, solve_case
 from twin.results import Variable, make_dataset, provenance
 from twin.solvers.grid.build import BRANCH_KINDS, PowerFlowCase, with_outage
@@ -48,11 +45,6 @@ __all__ = ["contingencies"]
 
 _KINDS = ("line", "transformer", "branch", "generator")
 _BLOCK = 256  # outages per dense LODF block (memory: n_branch x _BLOCK)
-#: Extra outage threads check every _PROBE_S seconds that each adds at least _MIN_GAIN of a core
-#: to the process's CPU rate, else retire (the rest of the work goes to the threads left).
-_PROBE_S, _MIN_GAIN = 0.2, 0.3
-
-
 def _ratings_mva(g: Any, case: PowerFlowCase) -> np.ndarray:
     """Thermal rating of every stacked branch in MVA (inf where unlimited)."""
     ln, tr, br = g.line, g.transformer, g.branch
@@ -347,7 +339,6 @@ class _FastVerifier:
         first_rated = c.slices["branch"].start
         tol, max_it, limit = float(self.tol), int(self.max_it), float(self.limit)
         chunk = 8
-        counter = itertools.count()
 
         def one(j: int, ws: dict[str, Any]) -> None:
             kind, i, island = jobs[j]
@@ -371,35 +362,7 @@ class _FastVerifier:
                          self.kv_t, self.a_f, self.a_t, self.c, self.rate_all, first_rated, w.load, bus_map, vmin,
                          vmax, ld_bus, ld_p, limit, out_f[j], out_i[j])
 
-        def work(extra: bool = False) -> None:
-            ws: dict[str, Any] = {}
-            wall0, cpu0 = time.perf_counter(), time.process_time()
-            while True:
-                start = next(counter) * chunk
-                if start >= n:
-                    return
-                for j in range(start, min(n, start + chunk)):
-                    one(j, ws)
-                if extra and time.perf_counter() - wall0 >= _PROBE_S:
-                    # an extra thread retires when the process does not get the cores its threads
-                    # run on (a shared, saturated machine): threads time-slicing one core only cost
-                    wall, cpu = time.perf_counter(), time.process_time()
-                    if cpu - cpu0 < (1.0 + _MIN_GAIN * (active[0] - 1)) * (wall - wall0):
-                        with retire:
-                            active[0] -= 1
-                        return
-                    wall0, cpu0 = wall, cpu
-
-        active = [workers]
-        retire = threading.Lock()
-        if workers > 1 and n >= 4 * chunk:
-            with ThreadPoolExecutor(workers - 1) as pool:
-                futures = [pool.submit(work, True) for _ in range(workers - 1)]
-                work()
-                for fut in futures:
-                    fut.result()
-        else:
-            work()
+        run_pulled(n, one, workers if n >= 4 * chunk else 1, chunk=chunk)
         return out_f, out_i
 
     def metrics(self, v: np.ndarray, on: np.ndarray, energised: np.ndarray) -> dict[str, Any]:
@@ -427,14 +390,8 @@ def _workers(workers: int | None, n: int) -> int:
     """Threads for ``n`` outage solves: ``workers``, or by default (None or 0) the cores this process
     may run on, at most one per 8 outages. On an idle 2-core machine two threads solve
     case2869pegase's N-1 2.0x faster than one; on a saturated one the extra thread retires
-    (see benchmarks/results_grid.md)."""
-    if workers is not None and int(workers) > 0:
-        return int(workers)
-    try:
-        cores = len(os.sched_getaffinity(0))
-    except (AttributeError, OSError):  # not on Linux
-        cores = os.cpu_count() or 1
-    return max(1, min(cores, n // 8))
+    (:mod:`twin.parallel`, benchmarks/results_grid.md)."""
+    return thread_count(workers, n, per_thread=8)
 
 
 def _csr_positions(a: sp.csr_matrix, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:

@@ -9,8 +9,6 @@ requested variables into preallocated arrays. It is re-exported as ``twin.water.
 
 from __future__ import annotations
 
-import itertools
-import os
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
@@ -18,6 +16,7 @@ import numpy as np
 import xarray as xr
 
 from twin.errors import ConvergenceError, NetworkError
+from twin.parallel import run_pulled, thread_count
 from twin.solvers.water import constants as C
 from twin.solvers.water import step as S
 from twin.solvers.water.batch import period_demands, run_variant
@@ -175,7 +174,7 @@ def _run_variant_sim(network: "Network", prepared: tuple, duration_s: float | No
     return out, error, int(sum(sim.iterations))
 
 
-def hydraulics_batch(network: "Network", variants: "list[Any]", *, workers: int = 1,
+def hydraulics_batch(network: "Network", variants: "list[Any]", *, workers: int | None = None,
                      duration_s: float | None = None,
                      variables: "tuple[str, ...] | list[str]" = ("pressure", "flow")) -> xr.Dataset:
     """Run many variants of one network's hydraulics, sharing the compiled model.
@@ -197,9 +196,12 @@ def hydraulics_batch(network: "Network", variants: "list[Any]", *, workers: int 
         FAVAD leak area in mm² per 100 m and expansion in mm² per m of pressure head, replacing
         its ``leak_area_mm2_per_100m`` / ``leak_expansion_mm2_per_m``; a break that keeps
         leaking), ``demand_multiplier`` (replaces the file's) and an optional ``name``.
-    workers : int
-        Threads to use (1: this thread only; at most the cores this process may use). Each
-        variant's run holds no GIL, so two threads use two cores. Networks with rule-based controls step in Python and run on one thread.
+    workers : int, optional
+        Threads to use: default (None or 0) the cores this process may use, 1 this thread only.
+        Each variant's run holds no GIL, so two threads use two cores (1,000 L-TOWN variants:
+        2.0x one thread on an idle 2-core machine); an extra thread that adds no CPU (a machine
+        busy with other work) retires (:mod:`twin.parallel`). Results do not depend on it.
+        Networks with rule-based controls step in Python and run on one thread.
     duration_s : float, optional
         Simulated duration (s); default the network's own.
     variables : sequence of str
@@ -259,16 +261,8 @@ def hydraulics_batch(network: "Network", variants: "list[Any]", *, workers: int 
                         iterations)
     else:
         _run_threads(model, rules, w, dur, specs, times, leaks, pos, out, errors, iterations,
-                     max(1, min(int(workers), n, _cores())))
+                     thread_count(workers, n))
     return _batch_dataset(network, model, w, names, times, variables, out, errors, iterations)
-
-
-def _cores() -> int:
-    """CPU cores this process may run on (more threads than that only add switching)."""
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:      # not on Linux
-        return os.cpu_count() or 1
 
 
 def _run_with_rules(network: "Network", prepared: tuple, duration_s: float | None, specs: list[dict],
@@ -300,40 +294,31 @@ def _run_threads(model: Model, rules: Any, w: Any, dur: int, specs: list[dict], 
     links = [(np.array([pos[k] for k in v["close"]], np.int64) if v["close"] else empty,
               np.array([pos[k] for k in v["open"]], np.int64) if v["open"] else empty) for v in specs]
     o = {name: out.get(name) for name in BATCH_VARIABLES}
-    counter = itertools.count()     # next() is atomic: threads pull variants without a lock
+    dmult0 = float(model.dmult)
 
-    def work() -> None:
-        ws = _Workspace(model, rules, dur)
-        dmult0 = float(ws.fclk[0])
-        for i in iter(counter.__next__, None):
-            if i >= len(specs):
-                return
-            v = specs[i]
-            vnet = ws.net
-            if v["leak"]:
-                vnet = leaks.net(ws.net, {pos[k]: a for k, a in v["leak"].items()})
-            dm = dmult0 if v["demand_multiplier"] is None else float(v["demand_multiplier"])
-            row = lambda name: _EMPTY2 if o[name] is None else o[name][i]  # noqa: E731
-            code, node, t, _, its = run_variant(
-                vnet, ws.eps, ws.st, ws.w, ws.clk, ws.fclk, ws.volume, ws.st0, ws.volume0, ws.clk0,
-                ws.c_enabled0, dm, links[i][0], links[i][1], times, el,
-                reservoirs, tanks, f.length, f.flow, _STATUS_F, row("head"), row("pressure"), row("flow"),
-                row("status"), row("demand_delivered"), row("tank_level"),
-                _EMPTY1 if o["min_pressure"] is None else o["min_pressure"][i],
-                ws.eps_nodem, dem if dm == dmult0 else no_dem, p0)
-            iterations[i] = its
-            if code == C.ILL_CONDITIONED:
-                errors[i] = (f"hydraulics at t = {t} s: the matrix is singular at water node "
-                             f"{w.node_ids[node]!r} (EPANET error 110); check that it is connected to a source")
+    def one(i: int, wsd: dict[str, Any]) -> None:
+        ws = wsd.get("ws")
+        if ws is None:
+            ws = wsd["ws"] = _Workspace(model, rules, dur)
+        v = specs[i]
+        vnet = ws.net
+        if v["leak"]:
+            vnet = leaks.net(ws.net, {pos[k]: a for k, a in v["leak"].items()})
+        dm = dmult0 if v["demand_multiplier"] is None else float(v["demand_multiplier"])
+        row = lambda name: _EMPTY2 if o[name] is None else o[name][i]  # noqa: E731
+        code, node, t, _, its = run_variant(
+            vnet, ws.eps, ws.st, ws.w, ws.clk, ws.fclk, ws.volume, ws.st0, ws.volume0, ws.clk0,
+            ws.c_enabled0, dm, links[i][0], links[i][1], times, el,
+            reservoirs, tanks, f.length, f.flow, _STATUS_F, row("head"), row("pressure"), row("flow"),
+            row("status"), row("demand_delivered"), row("tank_level"),
+            _EMPTY1 if o["min_pressure"] is None else o["min_pressure"][i],
+            ws.eps_nodem, dem if dm == dmult0 else no_dem, p0)
+        iterations[i] = its
+        if code == C.ILL_CONDITIONED:
+            errors[i] = (f"hydraulics at t = {t} s: the matrix is singular at water node "
+                         f"{w.node_ids[node]!r} (EPANET error 110); check that it is connected to a source")
 
-    if workers <= 1:
-        work()
-        return
-    from concurrent.futures import ThreadPoolExecutor
-
-    with ThreadPoolExecutor(workers, thread_name_prefix="twin-batch") as pool:
-        for fut in [pool.submit(work) for _ in range(workers)]:
-            fut.result()
+    run_pulled(len(specs), one, workers)
 
 
 def _batch_dataset(network: "Network", model: Model, w: Any, names: list[str], times: np.ndarray,

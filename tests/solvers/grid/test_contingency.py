@@ -177,10 +177,11 @@ def test_workers_do_not_change_results(case118) -> None:
 def test_retiring_extra_workers_and_automatic_count_keep_results(case118, monkeypatch) -> None:
     """Extra threads that retire at once (no CPU gain seen) leave their outages to the others."""
     import twin.grid.contingency as contingency
+    import twin.parallel
 
     one = contingency.contingencies(case118, verify="all", workers=1)
-    monkeypatch.setattr(contingency, "_PROBE_S", 0.0)
-    monkeypatch.setattr(contingency, "_MIN_GAIN", 1e9)
+    monkeypatch.setattr(twin.parallel, "PROBE_S", 0.0)
+    monkeypatch.setattr(twin.parallel, "MIN_GAIN", 1e9)
     retired = contingency.contingencies(case118, verify="all", workers=3)
     auto = contingency.contingencies(case118, verify="all", workers=0)
     for name in ("max_loading_percent", "min_vm_pu", "iterations", "worst_element", "verified"):
