@@ -237,14 +237,7 @@ class _FastVerifier:
         c = self.case
         ybus, sbus, energised, bus_kind, ok = c.ybus, self.sbus, c.energised, c.kind, self.ok
         if kind == "generator":
-            gen = c.elements["generator"]
-            gen_on = gen["on"].copy()
-            gen_on[i] = False
-            energised, bus_kind, _ = energised_buses(c.n_bus, c.f, c.t, self._raw_kind(gen_on), self.bus_ok,
-                                                     labels=self.labels)
-            sbus = self.sbus_all.copy()
-            sbus[gen["bus"][i]] -= gen["s"][i] / c.base_mva
-            sbus[~energised] = 0.0
+            energised, bus_kind, sbus = self._generator_outage(i)
         else:
             row = c.slices[kind].start + i
             data = c.ybus.data.copy()
@@ -279,19 +272,25 @@ class _FastVerifier:
         pattern.lu[:] = [lu]
         return True
 
+    def _generator_outage(self, i: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(energised buses, bus kinds, injections in p.u.) with generator ``i`` out of service."""
+        c = self.case
+        gen = c.elements["generator"]
+        gen_on = gen["on"].copy()
+        gen_on[i] = False
+        energised, bus_kind, _ = energised_buses(c.n_bus, c.f, c.t, self._raw_kind(gen_on), self.bus_ok,
+                                                 labels=self.labels)
+        sbus = self.sbus_all.copy()
+        sbus[gen["bus"][i]] -= gen["s"][i] / c.base_mva
+        sbus[~energised] = 0.0
+        return energised, bus_kind, sbus
+
     def _special(self, kind: str, i: int, island: bool) -> tuple[int, np.ndarray, np.ndarray, np.ndarray] | None:
         """(branch row or -1, sbus, bus kinds, energised) of an outage that changes kinds or islands;
         None for a plain branch outage (base injections and kinds)."""
         c = self.case
         if kind == "generator":
-            gen = c.elements["generator"]
-            gen_on = gen["on"].copy()
-            gen_on[i] = False
-            energised, bus_kind, _ = energised_buses(c.n_bus, c.f, c.t, self._raw_kind(gen_on), self.bus_ok,
-                                                     labels=self.labels)
-            sbus = self.sbus_all.copy()
-            sbus[gen["bus"][i]] -= gen["s"][i] / c.base_mva
-            sbus[~energised] = 0.0
+            energised, bus_kind, sbus = self._generator_outage(i)
             return -1, sbus, bus_kind, energised
         row = c.slices[kind].start + i
         if not island:

@@ -51,6 +51,15 @@ def _polar(v, va, vm):  # pragma: no cover - numba
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
+def _undo_step(v, v_prev, va, vm, yp, yi, yx, sbus, va_pos, vm_pos, n_va, kind, f):  # pragma: no cover - numba
+    """Back to the voltages before a rejected chord step; their mismatch norm (``f`` refilled)."""
+    for k in range(len(v)):
+        v[k] = v_prev[k]
+    _polar(v, va, vm)
+    return _mismatch_into(yp, yi, yx, v, sbus, va_pos, vm_pos, n_va, kind, f)
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
 def _step(v, va, vm, dx, va_pos, vm_pos, n_va, kind):  # pragma: no cover - numba
     """As :func:`~twin.solvers.grid.newton._apply_step` on kept polar coordinates (no atan2 / abs)."""
     for k in range(len(dx)):
@@ -102,20 +111,14 @@ def _newton(yp, yi, yx, sbus, v, v_prev, va_pos, vm_pos, n_va, kind, jp, jx, f, 
         _lu_solve(len(ud), lp, li, lx, up, ui, ux, ud, prow, qcol, f, yw, dx)
         if not _step(v, va, vm, dx, va_pos, vm_pos, n_va, kind):
             if chord:
-                for k in range(len(v)):
-                    v[k] = v_prev[k]
-                _polar(v, va, vm)
                 fresh = False
-                norm = _mismatch_into(yp, yi, yx, v, sbus, va_pos, vm_pos, n_va, kind, f)
+                norm = _undo_step(v, v_prev, va, vm, yp, yi, yx, sbus, va_pos, vm_pos, n_va, kind, f)
                 continue
             return 2, steps + 1, norm, factors
         new = _mismatch_into(yp, yi, yx, v, sbus, va_pos, vm_pos, n_va, kind, f)
         if chord and not (new < 0.1 * norm):  # slow chord step: undo it, refactor next
-            for k in range(len(v)):
-                v[k] = v_prev[k]
-            _polar(v, va, vm)
             fresh = False
-            norm = _mismatch_into(yp, yi, yx, v, sbus, va_pos, vm_pos, n_va, kind, f)
+            norm = _undo_step(v, v_prev, va, vm, yp, yi, yx, sbus, va_pos, vm_pos, n_va, kind, f)
             continue
         steps += 1
         fresh = True

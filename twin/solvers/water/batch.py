@@ -22,12 +22,10 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from twin.solvers.water.constants import CLOSED, ILL_CONDITIONED, UNBALANCED
-from twin.solvers.water.gga import hydsolve
+from twin.solvers.water.constants import CLOSED, ILL_CONDITIONED
 from twin.solvers.water.leakage import init_leak_flows
 from twin.solvers.water.step import (
-    DURATION, HALTED, HTIME, MAXIT, NSOLVES, PSTART, PSTEP, STOP_AT, advance, controls, demands, set_status,
-    solve_period,
+    DURATION, HTIME, PSTART, PSTEP, STOP_AT, advance, demands, set_status, solve_period, solve_with_demands,
 )
 
 
@@ -90,14 +88,7 @@ def solve_shared(net, eps, eps_nodem, st, w, clk, fclk, dem, p0: int) -> tuple[i
     row = (clk[HTIME] + clk[PSTART]) // clk[PSTEP] - p0
     st.dfull[:] = dem[row]
     st.dflow[:] = dem[row]
-    controls(net, eps, st, clk)
-    res = hydsolve(net, st, w)
-    clk[NSOLVES] += 1
-    if res[1] > clk[MAXIT]:
-        clk[MAXIT] = res[1]
-    if res[0] == UNBALANCED and net.iopt[2] == -1:
-        clk[HALTED] = 1
-    return res
+    return solve_with_demands(net, eps, st, w, clk)
 
 
 @njit(cache=True, nogil=True, error_model="numpy")

@@ -195,6 +195,12 @@ def controls(net, eps, st, clk) -> int:
 def solve_period(net, eps, st, w, clk, fclk) -> tuple[int, int, float, int]:
     """Demands, controls and the GGA solve of the current time (EPANET ``runH``)."""
     demands(net, eps, st, clk, fclk[0])
+    return solve_with_demands(net, eps, st, w, clk)
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def solve_with_demands(net, eps, st, w, clk) -> tuple[int, int, float, int]:
+    """Controls and the GGA solve of the current time, the demands already set; counts the solve."""
     controls(net, eps, st, clk)
     res = hydsolve(net, st, w)
     clk[NSOLVES] += 1
