@@ -5,11 +5,14 @@ from __future__ import annotations
 
 import datetime as _dt
 import platform
+import weakref
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
 import numpy as np
+import pandas as pd
 import xarray as xr
+from xarray.indexes import PandasIndex
 
 from twin.errors import TwinError
 
@@ -100,12 +103,19 @@ def make_dataset(
     ('p.u.', ['1', '2'])
     """
     coord_units = dict(coord_units or {})
-    xr_coords = {}
+    coord_vars: dict[str, xr.Variable] = {}
+    indexes: dict[str, PandasIndex] = {}
     for dim, values in coords.items():
-        arr = np.asarray(values)
-        if arr.dtype.kind in "OUS":
-            arr = arr.astype(str)
-        xr_coords[dim] = (dim, arr, {"units": coord_units[dim]} if dim in coord_units else {})
+        index = _id_index(values, dim) if dim not in coord_units else None
+        if index is None:
+            arr = np.asarray(values)
+            if arr.dtype.kind in "OUS":
+                arr = arr.astype(str)
+            index = PandasIndex(pd.Index(arr), dim, coord_dtype=arr.dtype)
+        var = index.create_variables()[dim]
+        if dim in coord_units:
+            var.attrs["units"] = coord_units[dim]
+        coord_vars[dim], indexes[dim] = var, index
     data_vars = {}
     for name, var in variables.items():
         if not var.unit and var.unit != "":
@@ -113,7 +123,26 @@ def make_dataset(
         if not var.long_name:
             raise TwinError(f"result variable {name!r} has no long_name")
         data_vars[name] = (var.dims, np.asarray(var.values), {"units": var.unit, "long_name": var.long_name})
-    return xr.Dataset(data_vars, coords=xr_coords, attrs=dict(attrs or {}))
+    return xr.Dataset(data_vars, coords=xr.Coordinates(coord_vars, indexes), attrs=dict(attrs or {}))
+
+
+#: Asset-id indexes of the read-only id arrays of compiled networks, built once per array:
+#: repeated solves of one network reuse them (building a 16,000-id index costs ~2 ms).
+_ID_INDEXES: dict[tuple[int, str], tuple[weakref.ref, PandasIndex]] = {}
+
+
+def _id_index(values: Any, dim: str) -> PandasIndex | None:
+    """The cached index of a read-only object array of ids (None for other coordinates)."""
+    if not (isinstance(values, np.ndarray) and values.dtype.kind == "O" and not values.flags.writeable):
+        return None
+    key = (id(values), dim)
+    hit = _ID_INDEXES.get(key)
+    if hit is not None and hit[0]() is values:
+        return hit[1]
+    arr = values.astype(str)
+    index = PandasIndex(pd.Index(arr), dim, coord_dtype=arr.dtype)
+    _ID_INDEXES[key] = (weakref.ref(values, lambda _, key=key: _ID_INDEXES.pop(key, None)), index)
+    return index
 
 
 def strip_run_attrs(ds: xr.Dataset) -> xr.Dataset:

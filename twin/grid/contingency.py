@@ -355,8 +355,8 @@ class _FastVerifier:
                 ws[key] = Workspace(yx_base, c.n_bus, len(c.f), pat)
             w, lu = ws[key], pat.lu[0]
             solve_outage(row, self.pos, y4, yp, yi, yx_base, w.yx, sbus, v_base, w.v, w.v_prev, bus_kind,
-                         energised, pat.va_pos, pat.vm_pos, pat.n_va, pat.indptr, w.jx, w.f, w.dx, lu.prow,
-                         lu.qcol, lu.bmap, lu.bp, lu.bi, w.bx, lu.lp, lu.li, w.lx, lu.up, lu.ui, w.ux, w.ud, w.work,
+                         energised, pat.va_pos, pat.vm_pos, pat.n_va, pat.indptr, w.f, w.dx, lu.prow,
+                         lu.qcol, lu.dest, lu.bp, lu.bi, w.bx, lu.lp, lu.li, w.lx, lu.up, lu.ui, w.ux, w.ud, w.work,
                          w.y, tol, max_it, reuse, c.f, c.t, *yb, self.ok, w.on, float(c.base_mva), self.kv_f,
                          self.kv_t, self.a_f, self.a_t, self.c, self.rate_all, first_rated, w.load, bus_map, vmin,
                          vmax, ld_bus, ld_p, limit, out_f[j], out_i[j])

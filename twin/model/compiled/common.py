@@ -44,7 +44,7 @@ def frozen(values: Iterable[float] | np.ndarray, dtype: type | str = np.float64)
 
 def ids(index: pd.Index) -> np.ndarray:
     """Asset ids as a read-only array of Python strings."""
-    return frozen(list(index), dtype=object)
+    return frozen(index.to_numpy(dtype=object), dtype=object)
 
 
 def positions(values: pd.Series, lookup: dict[str, int] | pd.Index, what: str, kind: str) -> np.ndarray:
@@ -59,11 +59,11 @@ def positions(values: pd.Series, lookup: dict[str, int] | pd.Index, what: str, k
     else:
         keys, pos = pd.Index(list(lookup.keys()), dtype=object), np.fromiter(lookup.values(), np.int64, len(lookup))
     raw = values.to_numpy(dtype=object)
-    missing = pd.isna(raw)
-    if missing.any():
-        raw = raw.copy()
-        raw[missing] = None
     found = keys.get_indexer(raw) if len(raw) else np.zeros(0, np.int64)
+    missing = np.zeros(len(raw), dtype=bool)
+    unfound = np.flatnonzero(found < 0)
+    if len(unfound):  # only ids not found can be missing values (None, NaN, NA)
+        missing[unfound] = pd.isna(raw[unfound])
     bad = (found < 0) & ~missing
     if bad.any():
         i = int(np.flatnonzero(bad)[0])

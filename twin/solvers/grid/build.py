@@ -206,9 +206,10 @@ def _sources(g: Any, bus_map: np.ndarray, n_bus: int, codes: np.ndarray, convent
     else:
         raise ValueError(f"unknown convention {convention!r}; use 'pandapower' or 'matpower'")
     gkind = np.where(gon, gkind, -1)
-    for i in np.flatnonzero(gkind > 0):  # MATPOWER: the last generator at a bus sets its voltage
-        kind[gbus[i]] = max(kind[gbus[i]], gkind[i])
-        vm_set[gbus[i]] = gen.vm_pu[i]
+    ctrl = np.flatnonzero(gkind > 0)
+    np.maximum.at(kind, gbus[ctrl], gkind[ctrl])
+    last = ctrl[::-1][np.unique(gbus[ctrl[::-1]], return_index=True)[1]]  # MATPOWER: the last
+    vm_set[gbus[last]] = np.asarray(gen.vm_pu, float)[last]  # generator at a bus sets its voltage
     xbus = bus_map[ext.bus]
     xon = np.asarray(ext.in_service, bool)
     kind[xbus[xon]] = 2

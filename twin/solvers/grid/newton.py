@@ -21,7 +21,7 @@ import scipy.sparse as sp
 from numba import njit
 from scipy.sparse.linalg import splu
 
-from twin.solvers.grid.sparse_lu import SymbolicLU, _refactor
+from twin.solvers.grid.sparse_lu import SymbolicLU, _refactor, fill_reducing_order
 from twin.solvers.grid.sparse_lu import _solve as _lu_solve_kernel
 
 __all__ = ["JacobianPattern", "NewtonResult", "jacobian", "mismatch", "newton_raphson", "unknown_positions"]
@@ -97,7 +97,14 @@ def _pattern(indptr, indices, va_pos, vm_pos, n_va, n_vm):  # pragma: no cover -
 
 @njit(cache=True)
 def _fill(indptr, indices, data, v, va_pos, vm_pos, n_va, jp, kind, out):  # pragma: no cover - numba
-    """Jacobian values in the pattern's CSR order.
+    """Jacobian values in the pattern's CSR order (:func:`_fill_mapped` with no map)."""
+    _fill_mapped(indptr, indices, data, v, va_pos, vm_pos, n_va, jp, kind, np.arange(len(out)), out)
+
+
+@njit(cache=True, nogil=True)
+def _fill_mapped(indptr, indices, data, v, va_pos, vm_pos, n_va, jp, kind, dest, out):  # pragma: no cover - numba
+    """Jacobian values: the value of the pattern's CSR entry ``p`` goes to ``out[dest[p]]`` (e.g.
+    straight into a symbolic LU's permuted column order, :attr:`SymbolicLU.dest`).
 
     An unknown of the pattern whose bus ``kind`` fixes it (angle at REF / de-energised buses,
     magnitude at PV / REF / de-energised buses) is pinned: its row is an identity row and its
@@ -125,40 +132,40 @@ def _fill(indptr, indices, data, v, va_pos, vm_pos, n_va, jp, kind, out):  # pra
             if va_pos[j] < 0:
                 continue
             if kind[j] > 1 or not ra:
-                out[p] = 1.0 if j == i and kind[j] > 1 else 0.0
+                out[dest[p]] = 1.0 if j == i and kind[j] > 1 else 0.0
                 p += 1
                 if pq_row:
-                    out[q] = 0.0
+                    out[dest[q]] = 0.0
                     q += 1
                 continue
             if j == i:
                 ds = 1j * vi * np.conj(cur - data[k] * vi)
             else:
                 ds = -1j * vi * np.conj(data[k] * v[j])
-            out[p] = ds.real
+            out[dest[p]] = ds.real
             p += 1
             if pq_row:
-                out[q] = ds.imag if rm else 0.0
+                out[dest[q]] = ds.imag if rm else 0.0
                 q += 1
         for k in range(indptr[i], indptr[i + 1]):  # d/dVm
             j = indices[k]
             if vm_pos[j] < 0:
                 continue
             if kind[j] != 0 or not ra:
-                out[p] = 0.0
+                out[dest[p]] = 0.0
                 p += 1
                 if pq_row:
-                    out[q] = 1.0 if j == i and kind[j] != 0 else 0.0
+                    out[dest[q]] = 1.0 if j == i and kind[j] != 0 else 0.0
                     q += 1
                 continue
             unit = unit_v[j]
             ds = vi * np.conj(data[k] * unit)
             if j == i:
                 ds += np.conj(cur) * unit
-            out[p] = ds.real
+            out[dest[p]] = ds.real
             p += 1
             if pq_row:
-                out[q] = ds.imag if rm else 0.0
+                out[dest[q]] = ds.imag if rm else 0.0
                 q += 1
 
 
@@ -303,7 +310,7 @@ def _apply_step(v, dx, va_pos, vm_pos, n_va, kind):  # pragma: no cover - numba
 
 
 @njit(cache=True)
-def _newton_kernel(yp, yi, yx, sbus, v, va_pos, vm_pos, n_va, kind, jp, jx, f, dx, prow, qcol, bmap, bp, bi, bx,
+def _newton_kernel(yp, yi, yx, sbus, v, va_pos, vm_pos, n_va, kind, jp, f, dx, prow, qcol, dest, bp, bi, bx,
                    lp, li, lx, up, ui, ux, ud, work, yw, tol, it, max_it):  # pragma: no cover - numba
     """Newton iterations with refactorization on a fixed symbolic LU.
 
@@ -311,9 +318,7 @@ def _newton_kernel(yp, yi, yx, sbus, v, va_pos, vm_pos, n_va, kind, jp, jx, f, d
     """
     norm = _mismatch_into(yp, yi, yx, v, sbus, va_pos, vm_pos, n_va, kind, f)
     while norm >= tol and it < max_it:
-        _fill(yp, yi, yx, v, va_pos, vm_pos, n_va, jp, kind, jx)
-        for k in range(len(bmap)):
-            bx[k] = jx[bmap[k]]
+        _fill_mapped(yp, yi, yx, v, va_pos, vm_pos, n_va, jp, kind, dest, bx)
         if _refactor(len(ud), bp, bi, bx, lp, li, lx, up, ui, ux, ud, work) >= 0:
             return -1, it, norm
         it += 1
@@ -372,15 +377,15 @@ def newton_raphson(ybus: sp.csr_matrix, sbus: np.ndarray, v0: np.ndarray, kind: 
     yx = np.ascontiguousarray(ybus.data, dtype=complex)
     sbus = np.ascontiguousarray(sbus, dtype=complex)
     n = pattern.size
-    f, dx, jx = np.empty(n), np.empty(n), np.empty(len(pattern.indices))
+    f, dx = np.empty(n), np.empty(n)
     it = 0
     fresh = 0  # 1: a bus-ordered analysis, 2: a SuperLU analysis was just computed
     while True:
         lu = pattern.lu[0] if pattern.lu else None
         if lu is not None:
             status, it, norm = _newton_kernel(
-                yp, yi, yx, sbus, v, pattern.va_pos, pattern.vm_pos, pattern.n_va, kind, pattern.indptr, jx, f, dx,
-                lu.prow, lu.qcol, lu.bmap, lu.bp, lu.bi, lu.bx, lu.lp, lu.li, lu.lx, lu.up, lu.ui, lu.ux, lu.ud,
+                yp, yi, yx, sbus, v, pattern.va_pos, pattern.vm_pos, pattern.n_va, kind, pattern.indptr, f, dx,
+                lu.prow, lu.qcol, lu.dest, lu.bp, lu.bi, lu.bx, lu.lp, lu.li, lu.lx, lu.up, lu.ui, lu.ux, lu.ud,
                 lu.work, lu.y, tol, it, max_iteration)
             if status >= 0:
                 return NewtonResult(v, int(status), int(it), float(norm))
@@ -409,14 +414,8 @@ def _bus_ordered_lu(ybus: sp.csr_matrix, pattern: JacobianPattern) -> SymbolicLU
         return None
     if pattern.order and len(pattern.order[0]) == n:
         return _ordered_by_bus(pattern, np.asarray(pattern.order[0], dtype=np.int64))
-    lap = sp.csr_matrix((np.full(len(ybus.indices), -1.0), ybus.indices, ybus.indptr), shape=(n, n))
-    lap = (lap + sp.diags(np.asarray(np.abs(lap).sum(axis=1)).ravel() + 2.0)).tocsc()
-    try:
-        perm = splu(lap, permc_spec="MMD_AT_PLUS_A", diag_pivot_thresh=0.0,
-                    options={"SymmetricMode": True}).perm_c
-    except RuntimeError:
-        return None
-    return _ordered_by_bus(pattern, np.argsort(perm))
+    order = fill_reducing_order(ybus)
+    return None if order is None else _ordered_by_bus(pattern, order)
 
 
 def _ordered_by_bus(pattern: JacobianPattern, bus_order: np.ndarray) -> SymbolicLU | None:

@@ -18,7 +18,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from twin.solvers.grid.newton import _fill, _mismatch_into
+from twin.solvers.grid.newton import _fill_mapped, _mismatch_into
 from twin.solvers.grid.sparse_lu import _refactor
 from twin.solvers.grid.sparse_lu import _solve as _lu_solve
 from twin.solvers.grid.ybus import branch_loading
@@ -36,7 +36,6 @@ class Workspace:
         self.v = np.empty(n_bus, dtype=np.complex128)
         self.v_prev = np.empty(n_bus, dtype=np.complex128)
         self.f, self.dx = np.empty(n), np.empty(n)
-        self.jx = np.empty(len(pattern.indices))  # type: ignore[attr-defined]
         self.bx, self.lx, self.ux = np.empty(len(lu.bi)), np.empty(len(lu.li)), np.empty(len(lu.ui))
         self.ud, self.work, self.y = np.empty(n), np.zeros(n), np.empty(n)
         self.load = np.empty(n_branch)
@@ -79,7 +78,7 @@ def _step(v, va, vm, dx, va_pos, vm_pos, n_va, kind):  # pragma: no cover - numb
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def _newton(yp, yi, yx, sbus, v, v_prev, va_pos, vm_pos, n_va, kind, jp, jx, f, dx, prow, qcol, bmap, bp, bi,
+def _newton(yp, yi, yx, sbus, v, v_prev, va_pos, vm_pos, n_va, kind, jp, f, dx, prow, qcol, dest, bp, bi,
             bx, lp, li, lx, up, ui, ux, ud, work, yw, tol, max_it, reuse):  # pragma: no cover - numba
     """Newton-Raphson on a fixed symbolic LU; returns (status, Newton steps, norm).
 
@@ -98,9 +97,7 @@ def _newton(yp, yi, yx, sbus, v, v_prev, va_pos, vm_pos, n_va, kind, jp, jx, f, 
     while norm >= tol and factors < max_it and steps < 3 * max_it:
         chord = reuse and have and fresh
         if not chord:
-            _fill(yp, yi, yx, v, va_pos, vm_pos, n_va, jp, kind, jx)
-            for k in range(len(bmap)):
-                bx[k] = jx[bmap[k]]
+            _fill_mapped(yp, yi, yx, v, va_pos, vm_pos, n_va, jp, kind, dest, bx)
             if _refactor(len(ud), bp, bi, bx, lp, li, lx, up, ui, ux, ud, work) >= 0:
                 return -1, steps, norm, factors
             have = True
@@ -130,7 +127,7 @@ def _newton(yp, yi, yx, sbus, v, v_prev, va_pos, vm_pos, n_va, kind, jp, jx, f, 
 
 @njit(cache=True, nogil=True, error_model="numpy")
 def solve_outage(row, pos, y4, yp, yi, yx_base, yx, sbus, v_base, v, v_prev, kind, energised, va_pos, vm_pos,
-                 n_va, jp, jx, f, dx, prow, qcol, bmap, bp, bi, bx, lp, li, lx, up, ui, ux, ud, work, yw, tol,
+                 n_va, jp, f, dx, prow, qcol, dest, bp, bi, bx, lp, li, lx, up, ui, ux, ud, work, yw, tol,
                  max_it, reuse, bf, bt, yff, yft, ytf, ytt, ok, on, base_mva, kv_f, kv_t, a_f, a_t, c, rate,
                  first_rated, load, bus_map, vmin, vmax, ld_bus, ld_p, limit, out_f, out_i
                  ):  # pragma: no cover - numba
@@ -148,8 +145,8 @@ def solve_outage(row, pos, y4, yp, yi, yx_base, yx, sbus, v_base, v, v_prev, kin
                 yx[p] -= y4[m, row]
     for k in range(len(v)):
         v[k] = v_base[k]
-    status, it, norm, nfac = _newton(yp, yi, yx, sbus, v, v_prev, va_pos, vm_pos, n_va, kind, jp, jx, f, dx, prow,
-                               qcol, bmap, bp, bi, bx, lp, li, lx, up, ui, ux, ud, work, yw, tol, max_it, reuse)
+    status, it, norm, nfac = _newton(yp, yi, yx, sbus, v, v_prev, va_pos, vm_pos, n_va, kind, jp, f, dx, prow,
+                               qcol, dest, bp, bi, bx, lp, li, lx, up, ui, ux, ud, work, yw, tol, max_it, reuse)
     if row >= 0:
         for m in range(4):
             p = pos[m, row]

@@ -23,7 +23,7 @@ import scipy.sparse as sp
 from numba import njit
 from scipy.sparse.linalg import splu
 
-__all__ = ["SymbolicLU"]
+__all__ = ["SymbolicLU", "fill_reducing_order"]
 
 #: A pivot smaller than this fraction of the largest entry of its column triggers a new analysis.
 PIVOT_TOLERANCE = 1e-8
@@ -100,6 +100,109 @@ def _symbolic(n, bp, bi):  # pragma: no cover - numba
 
 
 @njit(cache=True)
+def _permuted_csc(n, ap, ai, order):  # pragma: no cover - numba
+    """CSC pattern of ``A[order][:, order]`` for the CSR pattern (ap, ai), rows sorted per column,
+    with ``src``: the position in A's CSR arrays of each entry; plus whether the pattern is
+    structurally symmetric."""
+    inv = np.empty(n, dtype=np.int64)
+    for k in range(n):
+        inv[order[k]] = k
+    bp = np.zeros(n + 1, dtype=np.int64)
+    for p in range(len(ai)):
+        bp[inv[ai[p]] + 1] += 1
+    for j in range(n):
+        bp[j + 1] += bp[j]
+    nxt = bp[:n].copy()
+    bi = np.empty(len(ai), dtype=np.int64)
+    src = np.empty(len(ai), dtype=np.int64)
+    for k in range(n):  # new rows in increasing order: each column comes out sorted
+        r = order[k]
+        for p in range(ap[r], ap[r + 1]):
+            j = inv[ai[p]]
+            bi[nxt[j]] = k
+            src[nxt[j]] = p
+            nxt[j] += 1
+    # symmetric iff every column j's rows equal row j's columns; count transposed matches
+    mark = np.full(n, -1, dtype=np.int64)
+    symmetric = True
+    for k in range(n):
+        r = order[k]
+        for p in range(ap[r], ap[r + 1]):  # row k of B: its columns
+            mark[inv[ai[p]]] = k
+        for q in range(bp[k], bp[k + 1]):  # column k of B: its rows must be row k's columns
+            if mark[bi[q]] != k:
+                symmetric = False
+                break
+        if not symmetric or bp[k + 1] - bp[k] != ap[r + 1] - ap[r]:
+            symmetric = False
+            break
+    return bp, bi, src, symmetric
+
+
+@njit(cache=True)
+def _symbolic_symmetric(n, bp, bi):  # pragma: no cover - numba
+    """Patterns of L and U (as :func:`_symbolic`) of a structurally symmetric CSC matrix with
+    diagonal pivots, from its elimination tree: row j of L (= column j of U) is the row subtree
+    of j (Liu 1986), listed in topological order (descendants first) as the left-looking
+    refactorization needs; O(|L|). ok False on a structural zero pivot."""
+    parent = np.full(n, -1, dtype=np.int64)
+    ancestor = np.full(n, -1, dtype=np.int64)
+    diag = np.zeros(n, dtype=np.bool_)
+    for j in range(n):  # elimination tree with path compression (upper part of column j)
+        for p in range(bp[j], bp[j + 1]):
+            i = bi[p]
+            if i == j:
+                diag[j] = True
+            while i != -1 and i < j:
+                nxt = ancestor[i]
+                ancestor[i] = j
+                if nxt == -1:
+                    parent[i] = j
+                i = nxt
+    lp = np.zeros(n + 1, dtype=np.int64)
+    up = np.zeros(n + 1, dtype=np.int64)
+    for j in range(n):
+        if not diag[j]:
+            return lp, np.empty(0, np.int64), up, np.empty(0, np.int64), False
+    mark = np.full(n, -1, dtype=np.int64)
+    ui = np.empty(2 * len(bi) + n, dtype=np.int64)
+    path = np.empty(n, dtype=np.int64)
+    reach = np.empty(n, dtype=np.int64)
+    nu = 0
+    for j in range(n):  # row subtree of j: walk up from each i < j of column j until marked
+        mark[j] = j
+        top = n
+        for p in range(bp[j], bp[j + 1]):
+            i = bi[p]
+            m = 0
+            while i < j and mark[i] != j:
+                path[m] = i
+                m += 1
+                mark[i] = j
+                i = parent[i]
+            while m > 0:  # later paths go in front: descendants before ancestors (topological)
+                m -= 1
+                top -= 1
+                reach[top] = path[m]
+        ui = _grow(ui, nu + n - top)
+        for s in range(top, n):
+            ui[nu] = reach[s]
+            lp[reach[s] + 1] += 1
+            nu += 1
+        up[j + 1] = nu
+    for k in range(n):
+        lp[k + 1] += lp[k]
+    li = np.empty(nu, dtype=np.int64)
+    nxt = lp[:n].copy()
+    for j in range(n):  # L(j, k) for each k of U(:, j): columns of L filled in increasing row order
+        for q in range(up[j], up[j + 1]):
+            k = ui[q]
+            li[nxt[k]] = j
+            nxt[k] += 1
+    return lp, li, up, ui[:nu].copy(), True
+
+
+@njit(cache=True)
 def _refactor(n, bp, bi, bx, lp, li, lx, up, ui, ux, ud, x):  # pragma: no cover - numba
     """Numeric LU on the fixed patterns; returns -1, or the column whose pivot is unusable.
     ``x`` is a zeroed work vector of length n and is left zeroed."""
@@ -161,6 +264,40 @@ def _gather(src, index, out):  # pragma: no cover - numba
         out[k] = src[index[k]]
 
 
+def fill_reducing_order(pattern: sp.csr_matrix) -> np.ndarray | None:
+    """A fill-reducing symmetric ordering of a structurally symmetric pattern (``order[k]`` is
+    the row eliminated k-th); None when the pattern is empty or SuperLU finds it singular.
+
+    Approximate minimum degree (SuiteSparse AMD, through ``kvxopt`` from the ``fast`` extra)
+    where it is installed, else SuperLU's multiple minimum degree on ``A + A^T``, which also
+    factors a Laplacian numerically to get it (about 4x the time on a 9,241-bus grid).
+
+    Examples
+    --------
+    >>> star = sp.csr_matrix(np.array([[3.0, 1, 1, 1], [1, 1, 0, 0], [1, 0, 1, 0], [1, 0, 0, 1]]))
+    >>> int(fill_reducing_order(star)[0]) != 0  # a leaf first, not the hub: no fill
+    True
+    """
+    n = pattern.shape[0]
+    if n < 2:
+        return None
+    try:
+        from kvxopt import amd, spmatrix
+    except ImportError:
+        amd = None
+    if amd is not None:
+        cols = np.repeat(np.arange(n), np.diff(pattern.indptr))  # CSR read as CSC of the transpose
+        m = spmatrix(1.0, pattern.indices.astype(np.int64), cols, (n, n))
+        return np.asarray(amd.order(m, "L"), dtype=np.int64).ravel()
+    lap = sp.csr_matrix((np.full(len(pattern.indices), -1.0), pattern.indices, pattern.indptr), shape=(n, n))
+    lap = (lap + sp.diags(np.asarray(np.abs(lap).sum(axis=1)).ravel() + 2.0)).tocsc()
+    try:
+        perm = splu(lap, permc_spec="MMD_AT_PLUS_A", diag_pivot_thresh=0.0, options={"SymmetricMode": True}).perm_c
+    except RuntimeError:
+        return None
+    return np.argsort(perm).astype(np.int64)
+
+
 class SymbolicLU:
     """Reusable LU of CSR matrices with one fixed pattern ``(indptr, indices)``.
 
@@ -181,6 +318,9 @@ class SymbolicLU:
                  bi: np.ndarray, lp: np.ndarray, li: np.ndarray, up: np.ndarray, ui: np.ndarray) -> None:
         self.n, self.prow, self.qcol, self.bmap, self.bp, self.bi = n, prow, qcol, bmap, bp, bi
         self.lp, self.li, self.up, self.ui = lp, li, up, ui
+        #: where each entry of the CSR pattern goes in the permuted column order (inverse of bmap)
+        self.dest = np.empty(len(bmap), dtype=np.int64)
+        self.dest[bmap] = np.arange(len(bmap))
         self.bx = np.empty(len(bi))
         self.lx = np.empty(len(li))
         self.ux = np.empty(len(ui))
@@ -218,15 +358,12 @@ class SymbolicLU:
         analysis); None on a structural zero pivot. The first :meth:`factor` tells whether the
         diagonal pivots are usable."""
         n = a.shape[0]
-        order = np.asarray(order, dtype=np.int64)
-        tagged = sp.csr_matrix((np.arange(1, len(a.indices) + 1, dtype=float), a.indices, a.indptr), shape=(n, n))
-        b = tagged[order][:, order].tocsc()
-        b.sort_indices()
-        bp, bi = b.indptr.astype(np.int64), b.indices.astype(np.int64)
-        lp, li, up, ui, ok = _symbolic(n, bp, bi)
+        order = np.ascontiguousarray(order, dtype=np.int64)
+        bp, bi, src, symmetric = _permuted_csc(n, a.indptr.astype(np.int64), a.indices.astype(np.int64), order)
+        lp, li, up, ui, ok = (_symbolic_symmetric if symmetric else _symbolic)(n, bp, bi)
         if not ok:
             return None
-        return cls(n, order, order, b.data.astype(np.int64) - 1, bp, bi, lp, li, up, ui)
+        return cls(n, order, order, src, bp, bi, lp, li, up, ui)
 
     def factor(self, data: np.ndarray) -> bool:
         """Refactor with new values (``data`` in the CSR order of the pattern); False if a pivot fails."""
