@@ -14,7 +14,8 @@ Demand: ``--scale`` times the TNTP trip matrix (veh/h) during the first ``--dema
 per OD pair rounded down to whole platoons of 5 so that every run loads exactly the same trips.
 
 Runs:
-1. speed, default settings: twin with 5 s steps against UXsim with its defaults (platoons of
+1. speed, default settings: twin with 5 s steps (default node model, ``fifo_proportional``)
+   against UXsim with its defaults (platoons of
    ``deltan=5``, so 5 s steps; routes updated every 600 s, weight 0.5, noise 0.01), C++ engine
    (``--seeds``) and Python engine (``--python-seeds``).
 2. agreement, like-for-like: UXsim at its finest discretisation (``deltan=1``: single vehicles and
@@ -154,7 +155,7 @@ NODE_MODELS = ("fifo_redistribute", "fifo_proportional")
 
 
 def run_twin(net, demand_s: float, duration_s: float, reroute_s: float, step_s: float = 5.0,
-             node_model: str = NODE_MODELS[0]) -> tuple[dict, object]:
+             node_model: str = "fifo_proportional") -> tuple[dict, object]:
     cpu, wall = time.process_time(), time.perf_counter()
     ds = traffic_dynamics(net, duration_s=duration_s, step_s=step_s, demand_profile=[1.0], period_s=demand_s,
                           reroute_s=reroute_s, jam_density_vpm=KAPPA, lane_capacity_vph=None, report_s=300.0,

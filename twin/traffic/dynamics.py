@@ -119,7 +119,15 @@ def traffic_dynamics(
         ``dark_capacity_factor`` unless ``capacity_factor`` is given).
     reroute_s, reroute_weight : float
         Route choice follows current shortest travel times, updated every ``reroute_s`` seconds
-        (and at every closure) with smoothing weight ``reroute_weight``.
+        (and at every closure) with smoothing weight ``reroute_weight``: each destination's
+        turning fractions move that share towards its current shortest-path tree (UXsim's
+        ``homogeneous_DUO``, routes chosen en route at every node). A link's current time is
+        its free-flow time plus its queue over the rate the queue has left at over the last
+        minute (a queue held up by spillback or by a full out-link reads as slow as it is), as
+        reported in ``travel_time_s``. Vehicles that find no room on the out-link they prefer
+        choose again among their destination's preferred out-links, waiting at the head of
+        their link meanwhile (UXsim's vehicles draw their next link again at every step they
+        wait).
     report_s : float
         Reporting interval (s) of the results.
     jam_density_vpm : float
@@ -144,8 +152,10 @@ def traffic_dynamics(
         rerouting) the proportional model can lock a congested network up where UXsim does not
         and the redistributing one does not (see the Notes); with route choice running, the
         proportional model's total travel time is the closer to UXsim's on SiouxFalls at 30 %
-        demand (-1.2 % / +1.3 % at 120 / 300 s route updates, against +2.8 % / +8.0 %), and it
-        drains ChicagoSketch at full demand faster, hence the default.
+        demand (-3.9 % / -0.7 % / +0.1 % at 120 / 300 / 600 s route updates, against +11 % /
+        +13 % / +14 %, where the redistributing model's routes drive 5 % more vehicle-km than
+        UXsim's), hence the default. Both drain ChicagoSketch at full demand (98.9 % and 99.2 %
+        of the trips arrived after 3 h).
 
     Returns
     -------
@@ -170,13 +180,18 @@ def traffic_dynamics(
     vehicles (``benchmarks/results_traffic.md``).
 
     The node model matters once queues spill back over nodes. On a diverge where one branch is
-    full both node models (and UXsim) hold the in-link, and the free branch gets only its
-    share of what the full branch takes. Where several in-links compete, ``"fifo_proportional"``
-    wastes the room a held-up in-link leaves: on SiouxFalls at 30 % demand, routes frozen at
-    free flow, 54 % of the trips arrive within 2 h (gridlock) against 96 % with
-    ``"fifo_redistribute"`` and 98 % in UXsim. The old model's waste acts as metering, though:
-    on ChicagoSketch at full demand it clears the last queues sooner (98 % of the trips arrived
-    after 3 h, against 92.5 %, with the same total travel time).
+    full both node models (and UXsim) hold the in-link when its vehicles have a settled route,
+    and the free branch gets only its share of what the full branch takes; vehicles whose
+    destination's preferences also name the free branch choose again and take it. Where several
+    in-links compete, ``"fifo_proportional"`` wastes the room a held-up in-link leaves: on
+    SiouxFalls at 30 % demand, routes frozen at free flow, 54 % of the trips arrive within 2 h
+    (gridlock) against 96 % with ``"fifo_redistribute"`` and 98 % in UXsim.
+
+    Which link times routes see matters most when routes are updated seldom. Reading a queue as
+    if it left at the link's capacity (before) made a queue held up by spillback look up to
+    several times shorter than it was; with routes updated every 600 s (UXsim's default) the
+    centre of SiouxFalls at 30 % demand then locked up for 10 minutes at a time and the total
+    travel time was 37 % above UXsim's (default node model), against 0.1 % now.
 
     References
     ----------
@@ -252,7 +267,8 @@ def _dynamic_report(n_up: np.ndarray, n_down: np.ndarray, waiting: np.ndarray, a
                                 "flow out of the link over the reporting interval"),
         "vehicles": Variable(("time", "link"), (n_up[:, k] - n_down[:, k]).T, "veh", "vehicles on the link"),
         "queue_veh": Variable(("time", "link"), queue, "veh", "vehicles queued at the link exit"),
-        "travel_time_s": Variable(("time", "link"), tt, "s", "instantaneous travel time (free flow + queue)"),
+        "travel_time_s": Variable(("time", "link"), tt, "s",
+                                  "instantaneous travel time (free flow + queue over the rate it leaves at)"),
         "vehicles_in_network": Variable(("time",), (n_up - n_down).sum(axis=0)[k], "veh", "vehicles on links"),
         "waiting_at_origins": Variable(("time",), waiting[k], "veh", "vehicles waiting to enter at origins"),
         "arrived": Variable(("time",), arrived[k], "veh", "vehicles arrived (cumulative)"),

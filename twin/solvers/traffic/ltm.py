@@ -17,11 +17,16 @@ Vehicles carry their destination: each link holds a first-in-first-out list of p
 step with inflow) with their destination shares. At every node, the share of each destination
 leaves over the out-links by turning fractions that follow the shortest path under the current
 (instantaneous) link travel times, recomputed every ``reroute_steps`` and smoothed (dynamic user
-optimal route choice, en route); smoothing keeps only links that bring vehicles closer to their
-destination under the current times, so routes never loop. Demand waits in a point queue at its
-origin until the first link can take it. Events change capacities while running: an incident
-scales a link's outflow capacity, a closure stops inflow (vehicles already on the link still
-leave), a dark signal scales the outflow capacity of the links into its node.
+optimal route choice, en route, as UXsim's ``homogeneous_DUO``); smoothing keeps only links that
+bring vehicles closer to their destination under the current times, so routes never loop. A
+link's instantaneous time is its free-flow time plus its queue over the rate the queue has been
+leaving at (last minute): a queue held up by spillback reads as slow as it is. Vehicles that
+cannot enter an out-link choose again among their destination's preferred out-links (UXsim's
+vehicles draw their next link again at every step they wait), so a destination's split moves
+towards the out-links with room; a settled route (one preferred out-link) waits. Demand waits
+in a point queue at its origin until the first link can take it. Events change capacities while
+running: an incident scales a link's outflow capacity, a closure stops inflow (vehicles already
+on the link still leave), a dark signal scales the outflow capacity of the links into its node.
 
 References
 ----------
@@ -143,16 +148,33 @@ def _link_flows(t, n_up, n_down, ff_steps, w_steps, cap_step, storage, cap_facto
             recv[a] = max(0.0, min(r, cap_step[a]))
 
 
+#: Window (s) over which a queue's discharge rate is measured for its travel time.
+RATE_WINDOW_S = 60.0
+
+
 @njit(cache=True)
 def link_travel_times(t, n_up, n_down, ff_steps, cap_step, cap_factor, closed, dt, out):
-    """Instantaneous travel time (s): free-flow time plus the queue at the exit over its capacity."""
+    """Instantaneous travel time (s): free-flow time plus the queue at the exit over the rate it leaves at.
+
+    The queue (vehicles that would have left by now at free flow) drains at the rate the link's
+    exit has passed vehicles over the last ``RATE_WINDOW_S`` seconds, at most the capacity and at
+    least 1 % of it: a queue held up by spillback or by a full out-link reads as slow as it is,
+    not as if it left at capacity (UXsim likewise measures how fast the vehicles on a link move,
+    length / mean speed, with a floor of 1 % of the free speed).
+    """
+    win = max(1, int(round(RATE_WINDOW_S / dt)))
+    t0 = max(0, t - win)
     for a in range(out.shape[0]):
         if closed[a]:
             out[a] = np.inf
             continue
         queue = max(0.0, _at(n_up[a], t - ff_steps[a]) - n_down[a, t])
         c = cap_step[a] * cap_factor[a]
-        out[a] = ff_steps[a] * dt + (queue / c * dt if c > 0.0 else (np.inf if queue > 0.0 else 0.0))
+        if c <= 0.0:
+            out[a] = ff_steps[a] * dt + (np.inf if queue > 0.0 else 0.0)
+            continue
+        rate = (n_down[a, t] - n_down[a, t0]) / (t - t0) if t > t0 else c
+        out[a] = ff_steps[a] * dt + queue / min(max(rate, 0.01 * c), c) * dt
 
 
 @njit(cache=True)
@@ -202,8 +224,11 @@ def _redistribute(v, total_in, n_out, recv, out_indptr, out_links, sij, phi, act
     turning demand: find the out-link whose remaining supply over the demand of the in-links
     not yet fixed is smallest; if even that ratio is >= 1 every remaining in-link passes whole;
     otherwise the in-links feeding it pass that share of their whole sending flow (FIFO), are
-    fixed, and what they send uses up supply downstream. ``phi`` holds 1 (or 0 for in-links held
-    by a missing route) on entry and each in-link's passing share on return.
+    fixed, and what they send uses up supply downstream. ``phi`` holds on entry the most each
+    in-link can pass (1; less where vehicles at its head wait to choose again; 0 for in-links
+    held by a missing route); an in-link whose own limit is tighter than every out-link's ratio
+    is fixed at it first, so the room it leaves goes to the others. On return ``phi`` holds each
+    in-link's passing share.
     """
     for jj in range(n_out):
         rest[jj] = recv[out_links[out_indptr[v] + jj]]
@@ -222,6 +247,15 @@ def _redistribute(v, total_in, n_out, recv, out_indptr, out_links, sij, phi, act
                 if r < best:
                     best = r
                     jstar = jj
+        istar = -1
+        for ii in range(total_in):
+            if active[ii] and phi[ii] < min(best, 1.0) and (istar < 0 or phi[ii] < phi[istar]):
+                istar = ii
+        if istar >= 0:  # an in-link's own limit binds first: fix it there
+            active[istar] = False
+            for jj in range(n_out):
+                rest[jj] -= phi[istar] * sij[istar, jj]
+            continue
         if jstar < 0 or best >= 1.0:
             return
         for ii in range(total_in):
@@ -234,16 +268,28 @@ def _redistribute(v, total_in, n_out, recv, out_indptr, out_links, sij, phi, act
 
 @njit(cache=True)
 def _node(v, o, send, recv, beta, zone_node, in_indptr, in_links, out_indptr, out_links, packets, oq,
-          comp, sij, dem, phi, node_model, active, rest):
+          comp, sij, dem, phi, node_model, active, rest, split, sent):
     """First-in-first-out node model at node ``v`` (``o`` >= 0: origin zone sending from here).
 
     Fills ``comp`` (destination shares per in-link), ``sij`` (turning demand) and ``phi`` (the
-    share of each in-link's sending flow that passes); returns the number of in-links used.
+    share of each in-link's sending flow that passes); returns the number of in-links used and
+    whether the turning fractions were re-chosen (then in ``split[d, jj]``, else ``beta``).
+
+    Re-choice at the node, as in UXsim: a vehicle that cannot enter the out-link it chose waits
+    and chooses again at the next step from its destination's preferences, so of the vehicles
+    bound for destination ``d`` a share ``beta[d, j] * a_j / sum_k beta[d, k] * a_k`` ends up on
+    out-link ``j``, where ``a_j = min(1, R_j / demand_j)`` is the share of the demand the out-link
+    can take. A vehicle whose choice finds no room waits at the head of its link for the step and
+    holds up those behind it (FIFO), so an in-link passes at most the share of its vehicles whose
+    choice finds room, ``sum_d c_d sum_j beta[d, j] a_j`` over destinations with a choice (one
+    with a single preferred out-link, a settled route, counts as finding room: its vehicles wait
+    for that out-link as the node model says). With settled routes nothing changes.
     """
     pk_amt, pk_comp, head, size, n_pk = packets
     n_in = in_indptr[v + 1] - in_indptr[v]
     n_out = out_indptr[v + 1] - out_indptr[v]
     total_in = n_in + (1 if o >= 0 else 0)
+    z = comp.shape[1]
     dem[:n_out] = 0.0
     for ii in range(total_in):
         if ii < n_in:
@@ -253,39 +299,79 @@ def _node(v, o, send, recv, beta, zone_node, in_indptr, in_links, out_indptr, ou
         else:
             s = oq[o].sum()
             comp[ii] = oq[o] / s if s > 0.0 else 0.0 * oq[o]
-        phi[ii] = 1.0 if s > 0.0 else 0.0
+        sent[ii] = s
+        for d in range(z):
+            c = comp[ii, d]
+            if c <= 0.0 or zone_node[d] == v:
+                continue
+            for jj in range(n_out):
+                dem[jj] += s * c * beta[d, out_links[out_indptr[v] + jj]]
+    rechoose = False
+    for jj in range(n_out):
+        j = out_links[out_indptr[v] + jj]
+        rest[jj] = min(1.0, recv[j] / dem[jj]) if dem[jj] > 0.0 else 1.0
+        rechoose = rechoose or rest[jj] < 1.0
+    if rechoose:
+        for d in range(z):
+            pref = 0.0
+            took = 0.0
+            for jj in range(n_out):
+                b = beta[d, out_links[out_indptr[v] + jj]]
+                split[d, jj] = b * rest[jj]
+                pref += b
+                took += split[d, jj]
+            for jj in range(n_out):
+                if took > 0.0:
+                    split[d, jj] *= pref / took
+                else:  # every preferred out-link is full: wait for them
+                    split[d, jj] = beta[d, out_links[out_indptr[v] + jj]]
+    dem[:n_out] = 0.0
+    for ii in range(total_in):
+        s = sent[ii]
         blocked = False
+        pref = 0.0
+        took = 0.0
         for jj in range(n_out):
             sij[ii, jj] = 0.0
-        for d in range(comp.shape[1]):
+        for d in range(z):
             c = comp[ii, d]
             if c <= 0.0 or zone_node[d] == v:
                 continue
             routed = 0.0
+            options = 0
+            found = 0.0
             for jj in range(n_out):
-                b = beta[d, out_links[out_indptr[v] + jj]]
+                j = out_links[out_indptr[v] + jj]
+                b = split[d, jj] if rechoose else beta[d, j]
                 sij[ii, jj] += s * c * b
                 routed += b
+                if beta[d, j] > 0.0:
+                    options += 1
+                    found += beta[d, j] * rest[jj]
+            # vehicles with a choice that found no room wait for the step; those with a settled
+            # route wait for their out-link as the node model says (FIFO)
+            pref += c * routed
+            took += c * (found if rechoose and options > 1 else routed)
             if routed < 0.5:
                 blocked = True  # no route from here yet: the vehicle waits and holds up the link (FIFO)
-        if blocked:
-            phi[ii] = 0.0
+        # the most the in-link passes: all, or the share of its vehicles whose choice finds room
+        phi[ii] = 0.0 if blocked or not s > 0.0 else (min(1.0, took / pref) if pref > 0.0 else 1.0)
         for jj in range(n_out):
             dem[jj] += sij[ii, jj]
     if node_model == NODE_REDISTRIBUTE:
         _redistribute(v, total_in, n_out, recv, out_indptr, out_links, sij, phi, active, rest)
-        return total_in
+        return total_in, rechoose
     for ii in range(total_in):
         for jj in range(n_out):
             if sij[ii, jj] > 0.0:
                 j = out_links[out_indptr[v] + jj]
                 phi[ii] = min(phi[ii], recv[j] / dem[jj])
-    return total_in
+    return total_in, rechoose
 
 
 @njit(cache=True)
 def _apply(v, o, t, total_in, send, beta, zone_node, in_indptr, in_links, out_indptr, out_links, packets, oq,
-           comp, phi, counts, n_up, n_down, arrived):
+           comp, phi, counts, n_up, n_down, arrived, rechoose, split):
     """Move the flows the node model allowed at node ``v`` and record arrivals."""
     pk_amt, pk_comp, head, size, n_pk = packets
     n_in = in_indptr[v + 1] - in_indptr[v]
@@ -300,7 +386,7 @@ def _apply(v, o, t, total_in, send, beta, zone_node, in_indptr, in_links, out_in
             s = send[in_links[in_indptr[v] + ii]] if ii < n_in else oq[o].sum()
             for d in range(counts.shape[0]):
                 if zone_node[d] != v:
-                    q = phi[ii] * s * comp[ii, d] * beta[d, j]
+                    q = phi[ii] * s * comp[ii, d] * (split[d, jj] if rechoose else beta[d, j])
                     counts[d] += q
                     amount += q
         if amount > 0.0:
@@ -362,6 +448,7 @@ def run_ltm(n_steps, dt, demand, period_steps, origins, zone_node, link, star, e
     comp, sij = np.zeros((max_in, z)), np.zeros((max_in, max_out))
     dem, phi, counts, arrived = np.zeros(max_out), np.zeros(max_in), np.zeros(z), np.zeros(z)
     active, rest = np.zeros(max_in, dtype=np.bool_), np.zeros(max_out)
+    split, sent = np.zeros((z, max_out)), np.zeros(max_in)
     updates = 0
     was_closed = closed.copy()
     for t in range(n_steps):
@@ -387,10 +474,11 @@ def run_ltm(n_steps, dt, demand, period_steps, origins, zone_node, link, star, e
             o = origin_at[v]
             if in_indptr[v + 1] == in_indptr[v] and o < 0:
                 continue
-            total_in = _node(v, o, send, recv, beta, zone_node, in_indptr, in_links, out_indptr, out_links,
-                             packets, oq, comp, sij, dem, phi, node_model, active, rest)
+            total_in, rechoose = _node(v, o, send, recv, beta, zone_node, in_indptr, in_links, out_indptr,
+                                       out_links, packets, oq, comp, sij, dem, phi, node_model, active, rest,
+                                       split, sent)
             _apply(v, o, t, total_in, send, beta, zone_node, in_indptr, in_links, out_indptr, out_links, packets,
-                   oq, comp, phi, counts, n_up, n_down, arrived)
+                   oq, comp, phi, counts, n_up, n_down, arrived, rechoose, split)
         waiting[t + 1] = oq.sum()
         arrived_total[t + 1] = arrived.sum()
     return updates
