@@ -112,10 +112,10 @@ def make_dataset(
             if arr.dtype.kind in "OUS":
                 arr = arr.astype(str)
             index = PandasIndex(pd.Index(arr), dim, coord_dtype=arr.dtype)
-        var = index.create_variables()[dim]
+        coord = index.create_variables()[dim]
         if dim in coord_units:
-            var.attrs["units"] = coord_units[dim]
-        coord_vars[dim], indexes[dim] = var, index
+            coord.attrs["units"] = coord_units[dim]
+        coord_vars[dim], indexes[dim] = coord, index
     data_vars = {}
     for name, var in variables.items():
         if not var.unit and var.unit != "":
@@ -141,7 +141,11 @@ def _id_index(values: Any, dim: str) -> PandasIndex | None:
         return hit[1]
     arr = values.astype(str)
     index = PandasIndex(pd.Index(arr), dim, coord_dtype=arr.dtype)
-    _ID_INDEXES[key] = (weakref.ref(values, lambda _, key=key: _ID_INDEXES.pop(key, None)), index)
+
+    def forget(_: object) -> None:
+        _ID_INDEXES.pop(key, None)
+
+    _ID_INDEXES[key] = (weakref.ref(values, forget), index)
     return index
 
 

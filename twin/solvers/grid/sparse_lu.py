@@ -281,14 +281,9 @@ def fill_reducing_order(pattern: sp.csr_matrix) -> np.ndarray | None:
     n = pattern.shape[0]
     if n < 2:
         return None
-    try:
-        from kvxopt import amd, spmatrix
-    except ImportError:
-        amd = None
+    amd = _amd_order(pattern)
     if amd is not None:
-        cols = np.repeat(np.arange(n), np.diff(pattern.indptr))  # CSR read as CSC of the transpose
-        m = spmatrix(1.0, pattern.indices.astype(np.int64), cols, (n, n))
-        return np.asarray(amd.order(m, "L"), dtype=np.int64).ravel()
+        return amd
     lap = sp.csr_matrix((np.full(len(pattern.indices), -1.0), pattern.indices, pattern.indptr), shape=(n, n))
     lap = (lap + sp.diags(np.asarray(np.abs(lap).sum(axis=1)).ravel() + 2.0)).tocsc()
     try:
@@ -296,6 +291,19 @@ def fill_reducing_order(pattern: sp.csr_matrix) -> np.ndarray | None:
     except RuntimeError:
         return None
     return np.argsort(perm).astype(np.int64)
+
+
+def _amd_order(pattern: sp.csr_matrix) -> np.ndarray | None:
+    """SuiteSparse AMD ordering of a symmetric pattern through kvxopt; None if kvxopt is missing."""
+    try:
+        import kvxopt
+        import kvxopt.amd
+    except ImportError:
+        return None
+    n = pattern.shape[0]
+    cols = np.repeat(np.arange(n), np.diff(pattern.indptr))  # CSR read as CSC of the transpose
+    m = kvxopt.spmatrix(1.0, pattern.indices.astype(np.int64), cols, (n, n))  # type: ignore[attr-defined,arg-type]
+    return np.asarray(kvxopt.amd.order(m), dtype=np.int64).ravel()
 
 
 class SymbolicLU:
