@@ -19,6 +19,7 @@ import os
 import statistics
 import time
 from pathlib import Path
+from typing import Any, Callable
 
 DATA = Path(__file__).resolve().parents[1] / "tests" / "data" / "water"
 
@@ -32,11 +33,15 @@ def cpu(fn, repeat: int) -> float:
     return statistics.median(times)
 
 
-def epanet_solver(path: Path) -> int:
+def epanet_solver(path: Path, setup: Callable[[Any, Any], None] | None = None) -> int:
+    """One EPANET hydraulic run: open (parse), ``setup(toolkit, project)``, openH/initH/runH..nextH/closeH;
+    returns the number of solves."""
     from epanet import toolkit as en
 
     ph = en.createproject()
     en.open(ph, str(path), os.devnull, "")
+    if setup is not None:
+        setup(en, ph)
     en.openH(ph)
     en.initH(ph, 0)
     n = 0
@@ -66,25 +71,13 @@ def twin_engine_only(model_rules) -> int:
 
 
 def epanet_break(path: Path, pid: str, duration_s: int) -> int:
-    """One separate EPANET run with pipe ``pid`` closed: open (parse), openH/initH/runH..nextH/closeH."""
-    from epanet import toolkit as en
+    """One separate EPANET run with pipe ``pid`` closed (parse included)."""
 
-    ph = en.createproject()
-    en.open(ph, str(path), os.devnull, "")
-    en.settimeparam(ph, en.DURATION, duration_s)
-    en.setlinkvalue(ph, en.getlinkindex(ph, pid), en.INITSTATUS, 0)
-    en.openH(ph)
-    en.initH(ph, 0)
-    n = 0
-    while True:
-        en.runH(ph)
-        n += 1
-        if en.nextH(ph) <= 0:
-            break
-    en.closeH(ph)
-    en.close(ph)
-    en.deleteproject(ph)
-    return n
+    def close_pipe(en: Any, ph: Any) -> None:
+        en.settimeparam(ph, en.DURATION, duration_s)
+        en.setlinkvalue(ph, en.getlinkindex(ph, pid), en.INITSTATUS, 0)
+
+    return epanet_solver(path, close_pipe)
 
 
 def _timed(fn) -> tuple[float, float]:

@@ -32,36 +32,8 @@ def epanet_run(path: Path, node_ids, link_ids, duration_s: int | None = None,
 
     ``options`` may set ``accuracy`` and ``trials`` (via ``EN_setoption``).
     """
-    ph = en.createproject()
-    en.open(ph, str(path), os.devnull, "")
-    if duration_s is not None:
-        en.settimeparam(ph, en.DURATION, duration_s)
-    if options:
-        if "accuracy" in options:
-            en.setoption(ph, en.ACCURACY, options["accuracy"])
-        if "trials" in options:
-            en.setoption(ph, en.TRIALS, options["trials"])
-    u = epanet_units(["CFS", "GPM", "MGD", "IMGD", "AFD", "LPS", "LPM", "MLD", "CMH", "CMD", "CMS"]
-                     [en.getflowunits(ph)])
-    nidx = [en.getnodeindex(ph, i) for i in node_ids]
-    lidx = [en.getlinkindex(ph, i) for i in link_ids]
-    rstep = en.gettimeparam(ph, en.REPORTSTEP)
-    rstart = en.gettimeparam(ph, en.REPORTSTART)
-    out = {}
-    en.openH(ph)
-    en.initH(ph, 0)
-    while True:
-        t = en.runH(ph)
-        if t >= rstart and (t - rstart) % rstep == 0:
-            h = np.array([en.getnodevalue(ph, i, en.HEAD) for i in nidx]) * u.length
-            q = np.array([en.getlinkvalue(ph, i, en.FLOW) for i in lidx]) * u.flow
-            out[t] = (h, q)
-        if en.nextH(ph) <= 0:
-            break
-    en.closeH(ph)
-    en.close(ph)
-    en.deleteproject(ph)
-    return out
+    values = epanet_values(path, node_ids, link_ids, {}, {}, duration_s, options)
+    return {t: (row["head"], row["flow"]) for t, row in values.items()}
 
 
 def compare(name: str, duration_s: int | None = None, options: dict | None = None) -> dict[str, float]:
@@ -298,17 +270,20 @@ def test_leakage_matches_epanet(name: str, tight: bool, tmp_path: Path) -> None:
 
 # ------------------------------------------------------------------ EPANET 2.2 / 2.3 features, file by file
 def epanet_values(path: Path, node_ids, link_ids, node_codes: dict[str, int], link_codes: dict[str, int],
-                  duration_s: int | None = None) -> dict[int, dict[str, np.ndarray]]:
+                  duration_s: int | None = None, options: dict | None = None) -> dict[int, dict[str, np.ndarray]]:
     """EPANET's node and link values at each report time: ``{t: {name: values}}``.
 
     Node values named in ``node_codes`` (toolkit codes of flows, heads or levels) and link values
     in ``link_codes`` come back in SI (flows in m3/s, heads and elevations in m); ``head`` and
-    ``flow`` always.
+    ``flow`` always. ``options`` may set ``accuracy`` and ``trials`` (via ``EN_setoption``).
     """
     ph = en.createproject()
     en.open(ph, str(path), os.devnull, "")
     if duration_s is not None:
         en.settimeparam(ph, en.DURATION, duration_s)
+    for key, code in (("accuracy", en.ACCURACY), ("trials", en.TRIALS)):
+        if options and key in options:
+            en.setoption(ph, code, options[key])
     u = epanet_units(["CFS", "GPM", "MGD", "IMGD", "AFD", "LPS", "LPM", "MLD", "CMH", "CMD", "CMS"]
                      [en.getflowunits(ph)])
     length = {en.HEAD, en.ELEVATION}
