@@ -90,3 +90,25 @@ def test_redistribution_fixes_an_in_link_held_by_its_own_choices_first():
     _redistribute(0, 2, 2, np.array([12.0, 5.0]), np.array([0, 2]), np.array([0, 1]), sij, phi,
                   np.zeros(2, np.bool_), np.zeros(2))
     np.testing.assert_allclose(phi, [0.9, 0.3])
+
+
+@pytest.mark.parametrize("node_model", NODE_MODELS)
+def test_equally_short_routes_share_the_flow_whatever_the_link_order(node_model):
+    # A -> B, 1500 veh/h for 30 min over two routes with the same free-flow time (120 s): A-C-B
+    # (1000 veh/h) and A-D-B (2000 veh/h); routes chosen once, at the start, from free-flow times.
+    # Tied routes share the flow, 750 veh/h each, below both capacities: no queue, every trip
+    # 120 s, 750 trips * 120 s = 25 veh h. Picking one of the tied routes by the order of the links
+    # sent all 1500 veh/h one way: over A-C-B a queue (and more vehicle hours), and results that
+    # changed when the same network was listed in another order (SiouxFalls: 0.6 % in total).
+    links = [("A", "C", 1000.0, 60.0, 1500.0), ("C", "B", 1000.0, 60.0, 1500.0),
+             ("A", "D", 2000.0, 60.0, 1500.0), ("D", "B", 2000.0, 60.0, 1500.0)]
+    totals = []
+    for order in (links, links[::-1], [links[2], links[0], links[3], links[1]]):
+        net = junction(order, [("A", "B", 1500.0)], zones=("A", "B"))
+        ds = traffic_dynamics(net, duration_s=3600, step_s=5, demand_profile=[1.0, 0.0], period_s=1800,
+                              report_s=300, reroute_s=1e9, node_model=node_model)
+        np.testing.assert_allclose(ds.inflow_vph.sel(link=["A-C", "A-D"], time=slice(300, 1800)), 750.0, rtol=1e-9)
+        assert float(ds.queue_veh.max()) < 1e-9
+        totals.append(ds.attrs["total_travel_time_vh"])
+    assert totals[0] == pytest.approx(750 * 120 / 3600, rel=1e-9)
+    assert totals[1] == totals[2] == pytest.approx(totals[0], rel=1e-12)

@@ -9,9 +9,10 @@ links upstream when ``R`` runs out. Nodes pass ``min`` of what the in-links send
 out-links receive with a first-in-first-out node model: an in-link's whole sending flow is cut
 by the most constrained out-link it feeds, as when the vehicle at the head of a queue waits for
 its own out-link and holds up those behind it. Out-link supply is shared in proportion to demand,
-and (``NODE_REDISTRIBUTE``, the default) supply that an in-link held up elsewhere leaves unused
-goes to the other in-links (Tampere et al. 2011); ``NODE_FIFO`` shares each out-link's supply
-once, without redistribution, so held-up in-links keep their share of it unused.
+and with ``NODE_REDISTRIBUTE`` supply that an in-link held up elsewhere leaves unused
+goes to the other in-links (Tampere et al. 2011); ``NODE_FIFO`` (the default of
+:func:`twin.traffic_dynamics`) shares each out-link's supply once, without redistribution, so
+held-up in-links keep their share of it unused.
 
 Vehicles carry their destination: each link holds a first-in-first-out list of packets (one per
 step with inflow) with their destination shares. At every node, the share of each destination
@@ -177,10 +178,27 @@ def link_travel_times(t, n_up, n_down, ff_steps, cap_step, cap_factor, closed, d
         out[a] = ff_steps[a] * dt + queue / min(max(rate, 0.01 * c), c) * dt
 
 
+#: Relative tolerance under which two routes count as equally short (their out-links share the flow).
+TIE_RTOL = 1e-9
+
+
+@njit(cache=True)
+def _on_best_route(a, v, d, tt, dist, to_node, zone_node, through, shortest):
+    """Whether out-link ``a`` of node ``v`` starts a shortest route to destination ``d`` (within TIE_RTOL)."""
+    w_ = to_node[a]
+    usable = through[w_] or w_ == zone_node[d]
+    return usable and tt[a] + dist[w_] <= shortest * (1.0 + TIE_RTOL) + 1e-9
+
+
 @njit(cache=True)
 def reroute(tt, zone_node, in_indptr, in_links, from_node, to_node, out_indptr, out_links, through,
             weight, beta):
-    """Move turning fractions ``beta[d, a]`` a share ``weight`` towards the current shortest paths."""
+    """Move turning fractions ``beta[d, a]`` a share ``weight`` towards the current shortest paths.
+
+    Where several out-links of a node start equally short routes (TNTP's whole-minute free-flow
+    times tie often), the share moved goes to them in equal parts, so results do not depend on
+    the order of the links in the input.
+    """
     n = through.shape[0]
     dist = np.empty(n)
     pred = np.empty(n, dtype=np.int64)
@@ -193,17 +211,18 @@ def reroute(tt, zone_node, in_indptr, in_links, from_node, to_node, out_indptr, 
         for v in range(n):
             if v == zone_node[d] or not dist[v] < np.inf:
                 continue
-            best = -1
-            bc = np.inf
+            shortest = np.inf
             for k in range(out_indptr[v], out_indptr[v + 1]):
                 a = out_links[k]
-                c = tt[a] + dist[to_node[a]]
-                if c < bc and (through[to_node[a]] or to_node[a] == zone_node[d]):
-                    bc = c
-                    best = a
-            if best < 0:
+                if through[to_node[a]] or to_node[a] == zone_node[d]:
+                    shortest = min(shortest, tt[a] + dist[to_node[a]])
+            if not shortest < np.inf:
                 continue
-            # smooth towards the best link, keeping only links that bring vehicles closer to the
+            n_best = 0
+            for k in range(out_indptr[v], out_indptr[v + 1]):
+                if _on_best_route(out_links[k], v, d, tt, dist, to_node, zone_node, through, shortest):
+                    n_best += 1
+            # smooth towards the best links, keeping only links that bring vehicles closer to the
             # destination under the current times: routes stay loop-free (a mix of old and new
             # trees could send vehicles round in circles and, with spillback, lock the network up)
             kept = 0.0
@@ -211,9 +230,12 @@ def reroute(tt, zone_node, in_indptr, in_links, from_node, to_node, out_indptr, 
                 a = out_links[k]
                 w_ = to_node[a]
                 closer = dist[w_] < dist[v] and (through[w_] or w_ == zone_node[d])
-                beta[d, a] = (1.0 - weight) * beta[d, a] if closer and a != best else 0.0
+                beta[d, a] = (1.0 - weight) * beta[d, a] if closer else 0.0
                 kept += beta[d, a]
-            beta[d, best] = 1.0 - kept
+            for k in range(out_indptr[v], out_indptr[v + 1]):
+                a = out_links[k]
+                if _on_best_route(a, v, d, tt, dist, to_node, zone_node, through, shortest):
+                    beta[d, a] += (1.0 - kept) / n_best
 
 
 @njit(cache=True)
