@@ -25,7 +25,13 @@ Runs:
    model has not (at 10 % demand 5.9 s per trip with platoons of 5, 1.9 s with single vehicles);
    comparing at ``deltan=1`` keeps that artefact out of the comparison as far as UXsim allows.
    twin runs with both of its node models (``fifo_redistribute`` and ``fifo_proportional``,
-   the default).
+   the default). UXsim's seed spread needs several seeds: with 2 the range at 600 s was 46 veh h
+   wide, with 8 it is 1 560. Besides total travel time, link volumes: on the links that carry at
+   least 500 vehicles, how many of twin's lie inside UXsim's seed range, and how far twin is from
+   UXsim's mean against UXsim's own seed-to-seed variation.
+   ``--spread-seeds``: UXsim again with the same vehicles, each OD pair's departures evenly spaced
+   from a random phase, instead of ``adddemand``, which releases the vehicles of all OD pairs of
+   the same rate in the same step (bursts that wait at the origin; twin's demand is a rate).
 3. loading with frozen routes (``--frozen-seeds``): every trip on twin's free-flow shortest path
    for the whole run (twin ``reroute_s`` longer than the run; UXsim ``enforce_route``), so that
    only the loading (queues, spillback, node models) differs: trips arrived within the run.
@@ -40,12 +46,14 @@ free-flow shortest path without delay.
 
 Usage::
 
-    python benchmarks/bench_traffic_dynamics.py --scale 0.1 --seeds 5 --python-seeds 2 --fine-seeds 2 --reroute-s 120 300 600
-    python benchmarks/bench_traffic_dynamics.py --scale 0.3 --seeds 5 --python-seeds 2 --fine-seeds 2 --reroute-s 120 300 600
-    python benchmarks/bench_traffic_dynamics.py --scale 0.3 --seeds 0 --python-seeds 0 --fine-seeds 0 --frozen-seeds 2 --repeat 1
+    python benchmarks/bench_traffic_dynamics.py --scale 0.1 --seeds 5 --python-seeds 2 --reroute-s 120 300 600
+    python benchmarks/bench_traffic_dynamics.py --scale 0.3 --seeds 5 --python-seeds 2 --reroute-s 120 300 600
+    python benchmarks/bench_traffic_dynamics.py --scale 0.3 --seeds 0 --python-seeds 0 --fine-seeds 0 --spread-seeds 0 --frozen-seeds 2 --repeat 1
 
 Needs ``pip install uxsim`` (1.15 ships the C++ engine, ``World(cpp=True)``); UXsim with
-``deltan=1`` at 30 % demand takes about 1 min CPU and 4.5 GB per run (with ``enforce_route`` over 24 GB).
+``deltan=1`` at 30 % demand takes about 1 min CPU and peaks near 18 GB (one run at a time: a
+second UXsim process beside it gets the bench killed for memory on a 23 GB machine; with
+``enforce_route`` over 24 GB). The 30 % command runs about 35 min.
 """
 
 from __future__ import annotations
@@ -111,7 +119,7 @@ def free_flow_routes(net) -> dict:
 
 
 def run_uxsim(net, u, lanes, demand_s: float, duration_s: float, seed: int, cpp: bool, deltan: int = DELTAN,
-              update_s: float = 600.0, frozen: bool = False) -> dict:
+              update_s: float = 600.0, frozen: bool = False, departures: str = "adddemand") -> dict:
     from uxsim import World
 
     cpu, wall = time.process_time(), time.perf_counter()
@@ -124,31 +132,45 @@ def run_uxsim(net, u, lanes, demand_s: float, duration_s: float, seed: int, cpp:
         W.addLink(str(link.index[k]), str(a), str(b), length=float(length), free_flow_speed=float(u[k]),
                   jam_density_per_lane=KAPPA, number_of_lanes=int(lanes[k]))
     routes = free_flow_routes(net) if frozen else {}
+    rng = np.random.default_rng(seed)
     for o, d, q in zip(net.trips["origin"], net.trips["destination"], net.trips["trips_vph"]):
         if q > 0 and o != d:
             n0 = len(W.VEHICLES)
-            # UXsim accumulates flow * DELTAT per step and releases a platoon at each DELTAN vehicles:
-            # a hair more flow keeps rounding from dropping an OD pair's last platoon
-            W.adddemand(str(o), str(d), 0, demand_s, flow=float(q) / 3600.0 * (1 + 1e-9))
+            if departures == "spread":
+                # the same vehicles, each OD pair's departures evenly spaced over the demand period from
+                # a random phase (whole seconds): adddemand releases the vehicles of every OD pair with
+                # the same rate in the same step (up to 23 at once from zone 10 at 10 %), a burst that
+                # waits at the origin; twin's demand is a continuous rate
+                n_veh = int(round(float(q) * demand_s / 3600.0))
+                phase = rng.uniform()
+                for k in range(n_veh):
+                    W.addVehicle(str(o), str(d), float(np.floor((k + phase) * demand_s / n_veh)))
+            else:
+                # UXsim accumulates flow * DELTAT per step and releases a platoon at each DELTAN vehicles:
+                # a hair more flow keeps rounding from dropping an OD pair's last platoon
+                W.adddemand(str(o), str(d), 0, demand_s, flow=float(q) / 3600.0 * (1 + 1e-9))
             if frozen:
                 for veh in list(W.VEHICLES.values())[n0:]:
                     veh.enforce_route(routes[str(o), str(d)])
     W.exec_simulation()
     W.analyzer.basic_analysis()
     a = W.analyzer
-    out = dict(tool="UXsim C++" if cpp else "UXsim Python", seed=seed, deltan=deltan,
-               update_s=None if frozen else update_s,
+    out: dict = dict(tool="UXsim C++" if cpp else "UXsim Python", seed=seed, deltan=deltan,
+               update_s=None if frozen else update_s, departures=departures,
                cpu=time.process_time() - cpu, wall=time.perf_counter() - wall, trips=float(a.trip_all),
                arrived=float(a.trip_completed), ttt_vh=float(a.total_travel_time) / 3600.0)
+    links = a.link_to_pandas()
+    out["volume"] = dict(zip(links["link"].astype(str), links["traffic_volume"].astype(float)))
     del W, a
     gc.collect()
     return out
 
 
-def _uxsim_alone(scale, demand_s, duration_s, seed, cpp, deltan=DELTAN, update_s=600.0, frozen=False) -> dict:
+def _uxsim_alone(scale, demand_s, duration_s, seed, cpp, deltan=DELTAN, update_s=600.0, frozen=False,
+                 departures="adddemand") -> dict:
     """:func:`run_uxsim` on a network built in this (child) process: twin's Network does not pickle."""
     net, u, lanes = network(scale, demand_s)
-    return run_uxsim(net, u, lanes, demand_s, duration_s, seed, cpp, deltan, update_s, frozen)
+    return run_uxsim(net, u, lanes, demand_s, duration_s, seed, cpp, deltan, update_s, frozen, departures)
 
 
 NODE_MODELS = ("fifo_redistribute", "fifo_proportional")
@@ -160,9 +182,11 @@ def run_twin(net, demand_s: float, duration_s: float, reroute_s: float, step_s: 
     ds = traffic_dynamics(net, duration_s=duration_s, step_s=step_s, demand_profile=[1.0], period_s=demand_s,
                           reroute_s=reroute_s, jam_density_vpm=KAPPA, lane_capacity_vph=None, report_s=300.0,
                           node_model=node_model)
-    out = dict(tool="twin LTM", seed=None, cpu=time.process_time() - cpu, wall=time.perf_counter() - wall,
+    out: dict = dict(tool="twin LTM", seed=None, cpu=time.process_time() - cpu, wall=time.perf_counter() - wall,
                trips=ds.attrs["demanded_veh"], arrived=ds.attrs["arrived_veh"],
                ttt_vh=ds.attrs["total_travel_time_vh"], conservation=ds.attrs["conservation_error_veh"])
+    entered = ds.inflow_vph.sum("time") * 300.0 / 3600.0  # vehicles that entered each link (report_s = 300)
+    out["volume"] = dict(zip(ds.link.values.astype(str), entered.values.astype(float)))
     return out, ds
 
 
@@ -187,6 +211,33 @@ def spread(vals: list[float]) -> str:
     return f"{statistics.mean(vals):.0f} ({min(vals):.0f}–{max(vals):.0f})"
 
 
+def off_range(t: float, vals: list[float]) -> float:
+    """How far ``t`` lies outside ``[min(vals), max(vals)]``, relative to the nearer end (0 inside)."""
+    lo, hi = min(vals), max(vals)
+    return 0.0 if lo <= t <= hi else (t - lo) / lo if t < lo else (t - hi) / hi
+
+
+#: Links compared by volume: at least this many vehicles in UXsim's mean (smaller counts are noise).
+MIN_VOLUME = 500.0
+
+
+def volume_agreement(twin_volume: dict, runs: list[dict]) -> tuple[str, str, str]:
+    """Link volumes of twin against UXsim's seeds: links inside UXsim's seed range (of the links
+    with at least ``MIN_VOLUME`` vehicles), median |twin - UXsim mean| / UXsim mean, and UXsim's own
+    median seed-to-seed coefficient of variation over the same links."""
+    if len(runs) < 2:
+        return "–", "–", "–"
+    links = [k for k in runs[0]["volume"] if statistics.mean(r["volume"][k] for r in runs) >= MIN_VOLUME]
+    inside, off, cv = 0, [], []
+    for k in links:
+        v = [r["volume"][k] for r in runs]
+        m = statistics.mean(v)
+        inside += min(v) <= twin_volume[k] <= max(v)
+        off.append(abs(twin_volume[k] - m) / m)
+        cv.append(statistics.stdev(v) / m)
+    return f"{inside}/{len(links)}", f"{100 * statistics.median(off):.1f} %", f"{100 * statistics.median(cv):.1f} %"
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--scale", type=float, default=0.1, help="multiplier of the TNTP trips (veh/h)")
@@ -196,11 +247,14 @@ def main() -> None:
                     help="route update interval(s) (s) of twin, and of UXsim in the like-for-like runs")
     ap.add_argument("--seeds", type=int, default=5, help="UXsim C++ seeds at its defaults")
     ap.add_argument("--python-seeds", type=int, default=3, help="UXsim Python seeds at its defaults (slow)")
-    ap.add_argument("--fine-seeds", type=int, default=2, help="UXsim C++ seeds per interval with deltan=1")
+    ap.add_argument("--fine-seeds", type=int, default=8,
+                    help="UXsim C++ seeds per interval with deltan=1 (2 seeds gave a range 2-20x too narrow)")
     ap.add_argument("--frozen-seeds", type=int, default=0,
                     help="UXsim C++ seeds (deltan 5 and 1) with routes frozen at free flow")
     ap.add_argument("--frozen-deltan", type=int, nargs="+", default=[DELTAN],
                     help="UXsim platoon sizes of the frozen-route runs")
+    ap.add_argument("--spread-seeds", type=int, default=3,
+                    help="UXsim C++ seeds per interval with deltan=1 and each OD pair's departures spread evenly")
     ap.add_argument("--repeat", type=int, default=3, help="twin runs (median)")
     args = ap.parse_args()
 
@@ -219,7 +273,8 @@ def main() -> None:
 
     def log(r):
         rows.append(r)
-        print(f"# {r['tool']} deltan {r['deltan']} routes {r['update_s'] or 'frozen'} seed {r['seed']}: cpu {r['cpu']:.2f} s, "
+        print(f"# {r['tool']} deltan {r['deltan']} routes {r['update_s'] or 'frozen'} departures {r['departures']} "
+              f"seed {r['seed']}: cpu {r['cpu']:.2f} s, "
               f"arrived {r['arrived']:.0f}/{r['trips']:.0f}, TTT {r['ttt_vh']:.1f} veh h", file=sys.stderr, flush=True)
 
     # every UXsim run in a fresh process: its worlds are not freed, and deltan=1 runs take ~4.5 GB each
@@ -231,6 +286,9 @@ def main() -> None:
             for seed in range(args.fine_seeds):
                 log(pool.submit(_uxsim_alone, args.scale, args.demand_s, args.duration_s, seed, True, 1,
                                 rr).result())
+            for seed in range(args.spread_seeds):
+                log(pool.submit(_uxsim_alone, args.scale, args.demand_s, args.duration_s, seed, True, 1,
+                                rr, False, "spread").result())
         for dn in args.frozen_deltan:
             for seed in range(args.frozen_seeds):
                 log(pool.submit(_uxsim_alone, args.scale, args.demand_s, args.duration_s, seed, True, dn, 600.0,
@@ -265,22 +323,28 @@ def main() -> None:
     print("\nAgreement, like-for-like (twin 1 s steps; UXsim C++ deltan=1, same route update interval):\n")
     print("| routes every | twin node model | twin veh h (5 s steps) | twin veh h (1 s steps) | "
           "UXsim deltan=1 veh h mean (min–max) | UXsim runs | twin (1 s) inside? | twin (1 s) off UXsim's range | "
-          "UXsim deltan=5 veh h (min–max) |")
-    print("|---|---|---|---|---|---|---|---|---|")
+          f"UXsim deltan=5 veh h (min–max) | links (>= {MIN_VOLUME:g} veh) with twin's volume inside UXsim's range | "
+          "median link volume off UXsim's mean | UXsim's median seed CV | UXsim deltan=1, departures spread, "
+          "veh h mean (min–max) | runs | twin (1 s) off that range |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     for rr in args.reroute_s:
-        ux = [r["ttt_vh"] for r in rows if r["deltan"] == 1 and r["update_s"] == rr]
+        ux_runs = [r for r in rows if r["deltan"] == 1 and r["update_s"] == rr and r["departures"] == "adddemand"]
+        sp = [r["ttt_vh"] for r in rows if r["deltan"] == 1 and r["update_s"] == rr and r["departures"] == "spread"]
+        ux = [r["ttt_vh"] for r in ux_runs]
         ux5 = [r["ttt_vh"] for r in rows
                if r["deltan"] == DELTAN and r["update_s"] == rr and r["tool"] == "UXsim C++"]
         for nm in NODE_MODELS:
             t = fine[rr, nm]["ttt_vh"]
             if ux:
-                lo, hi = min(ux), max(ux)
-                off = 0.0 if lo <= t <= hi else (t - lo) / lo if t < lo else (t - hi) / hi
+                off = off_range(t, ux)
                 inside, offs = ("yes" if off == 0 else "no"), f"{100 * off:+.1f} %"
             else:
                 inside, offs = "–", "–"
+            sp_off = ("inside" if off_range(t, sp) == 0 else f"{100 * off_range(t, sp):+.1f} %") if sp else "–"
+            vin, voff, vcv = volume_agreement(fine[rr, nm]["volume"], ux_runs)
             print(f"| {rr:g} s | {nm} | {coarse[rr, nm]['ttt_vh']:.0f} | {t:.0f} | {spread(ux) if ux else '–'} | "
-                  f"{len(ux)} | {inside} | {offs} | {spread(ux5) if ux5 else '–'} |")
+                  f"{len(ux)} | {inside} | {offs} | {spread(ux5) if ux5 else '–'} | {vin} | {voff} | {vcv} | "
+                  f"{spread(sp) if sp else '–'} | {len(sp)} | {sp_off} |")
     if frozen:
         print("\nLoading with routes frozen at free flow (trips arrived within the run; UXsim C++):\n")
         print("| model | runs | arrived (min–max) | of trips | total travel time veh h (min–max) |")
