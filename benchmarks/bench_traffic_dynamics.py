@@ -95,8 +95,10 @@ def network(scale: float, demand_s: float):
     return net, u, lanes
 
 
-def free_flow_routes(net) -> dict:
-    """twin's free-flow shortest path (link ids) of every OD pair: its first route update."""
+def free_flow_routes(net):
+    """twin's first route update (free-flow times) as a route drawer: ``draw(o, d, rng)`` walks from
+    ``o`` to ``d`` choosing each next link by twin's turning fractions, so vehicles of an OD pair
+    with equally short routes spread over them as twin's flows do (link ids)."""
     from twin.solvers.traffic.ltm import reroute
     from twin.traffic.problem import prepare
 
@@ -107,15 +109,18 @@ def free_flow_routes(net) -> dict:
     reroute(np.ascontiguousarray(a.free_flow_time_s, float), zone_node, *p.backward, from_node, to_node,
             out_indptr, out_links, through, 1.0, beta)
     ids, zones = [str(x) for x in a.link_ids], [str(z) for z in a.zone_ids]
-    routes = {}
-    for o, d in zip(net.trips["origin"], net.trips["destination"]):
+
+    def draw(o, d, rng) -> list[str]:
         di, v, route = zones.index(str(d)), zone_node[zones.index(str(o))], []
         while v != zone_node[di]:
-            k = max(range(out_indptr[v], out_indptr[v + 1]), key=lambda k: beta[di, out_links[k]])
+            ks = np.arange(out_indptr[v], out_indptr[v + 1])
+            share = beta[di, out_links[ks]]
+            k = ks[rng.choice(len(ks), p=share / share.sum())]
             route.append(ids[out_links[k]])
             v = to_node[out_links[k]]
-        routes[str(o), str(d)] = route
-    return routes
+        return route
+
+    return draw
 
 
 def run_uxsim(net, u, lanes, demand_s: float, duration_s: float, seed: int, cpp: bool, deltan: int = DELTAN,
@@ -131,7 +136,7 @@ def run_uxsim(net, u, lanes, demand_s: float, duration_s: float, seed: int, cpp:
     for k, (a, b, length) in enumerate(zip(link["from_node"], link["to_node"], link["length_m"])):
         W.addLink(str(link.index[k]), str(a), str(b), length=float(length), free_flow_speed=float(u[k]),
                   jam_density_per_lane=KAPPA, number_of_lanes=int(lanes[k]))
-    routes = free_flow_routes(net) if frozen else {}
+    draw_route = free_flow_routes(net) if frozen else None
     rng = np.random.default_rng(seed)
     for o, d, q in zip(net.trips["origin"], net.trips["destination"], net.trips["trips_vph"]):
         if q > 0 and o != d:
@@ -149,9 +154,9 @@ def run_uxsim(net, u, lanes, demand_s: float, duration_s: float, seed: int, cpp:
                 # UXsim accumulates flow * DELTAT per step and releases a platoon at each DELTAN vehicles:
                 # a hair more flow keeps rounding from dropping an OD pair's last platoon
                 W.adddemand(str(o), str(d), 0, demand_s, flow=float(q) / 3600.0 * (1 + 1e-9))
-            if frozen:
+            if draw_route is not None:
                 for veh in list(W.VEHICLES.values())[n0:]:
-                    veh.enforce_route(routes[str(o), str(d)])
+                    veh.enforce_route(draw_route(o, d, rng))
     W.exec_simulation()
     W.analyzer.basic_analysis()
     a = W.analyzer
