@@ -120,14 +120,15 @@ def traffic_dynamics(
     reroute_s, reroute_weight : float
         Route choice follows current shortest travel times, updated every ``reroute_s`` seconds
         (and at every closure) with smoothing weight ``reroute_weight``: each destination's
-        turning fractions move that share towards its current shortest-path tree (UXsim's
-        ``homogeneous_DUO``, routes chosen en route at every node). A link's current time is
-        its free-flow time plus its queue over the rate the queue has left at over the last
-        minute (a queue held up by spillback or by a full out-link reads as slow as it is), as
-        reported in ``travel_time_s``. Vehicles that find no room on the out-link they prefer
-        choose again among their destination's preferred out-links, waiting at the head of
-        their link meanwhile (UXsim's vehicles draw their next link again at every step they
-        wait).
+        turning fractions move that share towards its current shortest paths (UXsim's
+        ``homogeneous_DUO``, routes chosen en route at every node; equally short routes split
+        the share moved evenly, so results do not depend on the order of the links). A link's
+        current time is its free-flow time plus its queue over the rate the queue has left at
+        over the last minute (a queue held up by spillback or by a full out-link reads as slow
+        as it is), as reported in ``travel_time_s``. Vehicles that find no room on the
+        out-link they prefer choose again among their destination's preferred out-links,
+        waiting at the head of their link meanwhile (UXsim's vehicles draw their next link
+        again at every step they wait).
     report_s : float
         Reporting interval (s) of the results.
     jam_density_vpm : float
