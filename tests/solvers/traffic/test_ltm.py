@@ -179,6 +179,27 @@ def test_smoothed_routes_never_loop():
     np.testing.assert_array_equal(beta[0], [0.5, 1.0, 0.5, 0.0])
 
 
+
+def test_zero_time_links_between_equally_distant_nodes_are_not_route_ties():
+    from twin.solvers.traffic.ltm import reroute
+
+    # nodes 0 (destination D), 1 (V), 2 (W); links V-W and W-V take no time (as TNTP connectors
+    # do), V-D and W-D 10 s each: from V both V-D and V-W-D take 10 s. Splitting that tie (or
+    # taking the first link listed, V-W, and at W the first, W-V) sends flow round V-W-V for ever;
+    # only links that bring vehicles strictly closer share a tie.
+    from_node, to_node = np.array([1, 2, 1, 2]), np.array([2, 1, 0, 0])
+
+    def csr(keys):
+        order = np.argsort(keys, kind="stable")
+        return np.searchsorted(keys[order], np.arange(4)).astype(np.int64), order.astype(np.int64)
+
+    out_indptr, out_links = csr(from_node)
+    in_indptr, in_links = csr(to_node)
+    beta = np.zeros((1, 4))
+    reroute(np.array([0.0, 0.0, 10.0, 10.0]), np.array([0], np.int64), in_indptr, in_links, from_node, to_node,
+            out_indptr, out_links, np.ones(3, np.bool_), 1.0, beta)
+    np.testing.assert_array_equal(beta[0], [0.0, 0.0, 1.0, 1.0])
+
 def test_storage_has_at_least_the_lanes_capacity_needs():
     from twin.model import compile_traffic
     from twin.traffic.dynamics import _dynamic_links

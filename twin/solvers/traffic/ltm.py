@@ -184,9 +184,11 @@ TIE_RTOL = 1e-9
 
 @njit(cache=True)
 def _on_best_route(a, v, d, tt, dist, to_node, zone_node, through, shortest):
-    """Whether out-link ``a`` of node ``v`` starts a shortest route to destination ``d`` (within TIE_RTOL)."""
+    """Whether out-link ``a`` of node ``v`` starts a shortest route to destination ``d`` (within
+    TIE_RTOL) and brings vehicles strictly closer to it: a zero-time link between two equally
+    distant nodes is not a tie, or flows could go round it both ways."""
     w_ = to_node[a]
-    usable = through[w_] or w_ == zone_node[d]
+    usable = (through[w_] or w_ == zone_node[d]) and dist[w_] < dist[v]
     return usable and tt[a] + dist[w_] <= shortest * (1.0 + TIE_RTOL) + 1e-9
 
 
@@ -212,11 +214,14 @@ def reroute(tt, zone_node, in_indptr, in_links, from_node, to_node, out_indptr, 
             if v == zone_node[d] or not dist[v] < np.inf:
                 continue
             shortest = np.inf
+            first = -1  # the first shortest out-link: the route when no tie brings vehicles closer
             for k in range(out_indptr[v], out_indptr[v + 1]):
                 a = out_links[k]
-                if through[to_node[a]] or to_node[a] == zone_node[d]:
-                    shortest = min(shortest, tt[a] + dist[to_node[a]])
-            if not shortest < np.inf:
+                c = tt[a] + dist[to_node[a]]
+                if c < shortest and (through[to_node[a]] or to_node[a] == zone_node[d]):
+                    shortest = c
+                    first = a
+            if first < 0:
                 continue
             n_best = 0
             for k in range(out_indptr[v], out_indptr[v + 1]):
@@ -232,6 +237,9 @@ def reroute(tt, zone_node, in_indptr, in_links, from_node, to_node, out_indptr, 
                 closer = dist[w_] < dist[v] and (through[w_] or w_ == zone_node[d])
                 beta[d, a] = (1.0 - weight) * beta[d, a] if closer else 0.0
                 kept += beta[d, a]
+            if n_best == 0:  # the shortest route starts on a zero-time link: take the first
+                beta[d, first] += 1.0 - kept
+                continue
             for k in range(out_indptr[v], out_indptr[v + 1]):
                 a = out_links[k]
                 if _on_best_route(a, v, d, tt, dist, to_node, zone_node, through, shortest):
