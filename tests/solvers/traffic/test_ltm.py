@@ -157,27 +157,31 @@ def test_crews_see_the_queues_of_a_dynamic_run():
     assert tt == pytest.approx(150.0 + queue / (1000.0 / 3600.0), rel=1e-9)
 
 
-def test_smoothed_routes_never_loop():
-    from twin.solvers.traffic.ltm import reroute
-
-    # nodes 0 (destination), 1 (V), 2 (U); links V-D, U-D, V-U, U-V
-    from_node, to_node = np.array([1, 2, 1, 2]), np.array([0, 0, 2, 1])
+def _one_destination(from_node, to_node) -> tuple:
+    """``reroute``'s network arguments for 3 nodes and 4 links, node 0 the only destination."""
 
     def csr(keys):
         order = np.argsort(keys, kind="stable")
         return np.searchsorted(keys[order], np.arange(4)).astype(np.int64), order.astype(np.int64)
 
+    from_node, to_node = np.asarray(from_node), np.asarray(to_node)
     out_indptr, out_links = csr(from_node)
     in_indptr, in_links = csr(to_node)
-    zone_node, through = np.array([0], np.int64), np.ones(3, np.bool_)
+    return (np.array([0], np.int64), in_indptr, in_links, from_node, to_node, out_indptr, out_links,
+            np.ones(3, np.bool_))
+
+
+def test_smoothed_routes_never_loop():
+    from twin.solvers.traffic.ltm import reroute
+
+    # nodes 0 (destination), 1 (V), 2 (U); links V-D, U-D, V-U, U-V
+    args = _one_destination([1, 2, 1, 2], [0, 0, 2, 1])
     beta = np.zeros((1, 4))
-    args = (zone_node, in_indptr, in_links, from_node, to_node, out_indptr, out_links, through)
     reroute(np.array([10.0, 100.0, 1.0, 1.0]), *args, 1.0, beta)  # V -> D, U -> V -> D
     np.testing.assert_array_equal(beta[0], [1.0, 0.0, 0.0, 1.0])
     reroute(np.array([100.0, 10.0, 1.0, 1.0]), *args, 0.5, beta)  # now V -> U -> D, U -> D
     # half of V's traffic moves to V-U; U drops U-V (it leads away from D now): no V-U-V loop
     np.testing.assert_array_equal(beta[0], [0.5, 1.0, 0.5, 0.0])
-
 
 
 def test_zero_time_links_between_equally_distant_nodes_are_not_route_ties():
@@ -187,17 +191,8 @@ def test_zero_time_links_between_equally_distant_nodes_are_not_route_ties():
     # do), V-D and W-D 10 s each: from V both V-D and V-W-D take 10 s. Splitting that tie (or
     # taking the first link listed, V-W, and at W the first, W-V) sends flow round V-W-V for ever;
     # only links that bring vehicles strictly closer share a tie.
-    from_node, to_node = np.array([1, 2, 1, 2]), np.array([2, 1, 0, 0])
-
-    def csr(keys):
-        order = np.argsort(keys, kind="stable")
-        return np.searchsorted(keys[order], np.arange(4)).astype(np.int64), order.astype(np.int64)
-
-    out_indptr, out_links = csr(from_node)
-    in_indptr, in_links = csr(to_node)
     beta = np.zeros((1, 4))
-    reroute(np.array([0.0, 0.0, 10.0, 10.0]), np.array([0], np.int64), in_indptr, in_links, from_node, to_node,
-            out_indptr, out_links, np.ones(3, np.bool_), 1.0, beta)
+    reroute(np.array([0.0, 0.0, 10.0, 10.0]), *_one_destination([1, 2, 1, 2], [2, 1, 0, 0]), 1.0, beta)
     np.testing.assert_array_equal(beta[0], [0.0, 0.0, 1.0, 1.0])
 
 def test_storage_has_at_least_the_lanes_capacity_needs():
